@@ -1,0 +1,224 @@
+/// RFC 6455 section 5.2 frame vocabulary: opcodes, close codes, the frame header and a
+/// frame that borrows or owns its payload.
+
+/// A frame opcode: the low four bits of the first header byte. Every value 0...15 is
+/// representable, reserved ones included, so that crafted and malformed frames can be
+/// described and shown.
+public struct OpCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+
+    /// Fails for values that do not fit in four bits.
+    public init?(rawValue: UInt8) {
+        guard rawValue <= 0x0F else { return nil }
+        self.rawValue = rawValue
+    }
+
+    /// Keeps the low four bits of `nibble`.
+    @inlinable
+    public init(nibble: UInt8) { self.rawValue = nibble & 0x0F }
+
+    public static let continuation = OpCode(nibble: 0x0)
+    public static let text = OpCode(nibble: 0x1)
+    public static let binary = OpCode(nibble: 0x2)
+    public static let close = OpCode(nibble: 0x8)
+    public static let ping = OpCode(nibble: 0x9)
+    public static let pong = OpCode(nibble: 0xA)
+
+    /// Control frames have the high bit of the opcode set (0x8...0xF).
+    @inlinable public var isControl: Bool { rawValue & 0x08 != 0 }
+    /// 0x3...0x7 (data) and 0xB...0xF (control) are reserved for future use.
+    @inlinable public var isReserved: Bool {
+        (0x3...0x7).contains(rawValue) || (0xB...0xF).contains(rawValue)
+    }
+    @inlinable public var isData: Bool { !isControl }
+
+    public var name: String {
+        switch rawValue {
+        case 0x0: return "cont"
+        case 0x1: return "text"
+        case 0x2: return "binary"
+        case 0x8: return "close"
+        case 0x9: return "ping"
+        case 0xA: return "pong"
+        default: return "op" + String(rawValue, radix: 16)
+        }
+    }
+
+    public var description: String { name }
+}
+
+/// A close status code (RFC 6455 section 7.4). Any 16-bit value is representable; use
+/// `isAllowedOnWire` to ask whether a peer may send it.
+public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let normalClosure = CloseCode(1000)
+    public static let goingAway = CloseCode(1001)
+    public static let protocolError = CloseCode(1002)
+    public static let unsupportedData = CloseCode(1003)
+    /// Reserved: a close frame without a body is reported as this code, never sent.
+    public static let noStatusReceived = CloseCode(1005)
+    /// Reserved: a connection that ended without a close frame, never sent.
+    public static let abnormalClosure = CloseCode(1006)
+    public static let invalidPayloadData = CloseCode(1007)
+    public static let policyViolation = CloseCode(1008)
+    public static let messageTooBig = CloseCode(1009)
+    public static let mandatoryExtension = CloseCode(1010)
+    public static let internalServerError = CloseCode(1011)
+    public static let serviceRestart = CloseCode(1012)
+    public static let tryAgainLater = CloseCode(1013)
+    public static let badGateway = CloseCode(1014)
+    /// Reserved: TLS handshake failure, never sent.
+    public static let tlsHandshake = CloseCode(1015)
+
+    /// Where a code sits in the RFC 6455 section 7.4.2 / IANA ranges.
+    public enum Range: Sendable, Equatable {
+        /// 0-999: not used.
+        case unused
+        /// 1000-2999 defined by the RFC or registered with IANA.
+        case protocolDefined
+        /// 1000-2999 not (yet) assigned.
+        case protocolUnassigned
+        /// 1005, 1006, 1015: may never appear in a close frame.
+        case reservedNotOnWire
+        /// 3000-3999: libraries, frameworks and applications (IANA registered).
+        case registered
+        /// 4000-4999: private use.
+        case privateUse
+        /// 5000 and above: outside every range.
+        case outOfRange
+    }
+
+    public var range: Range {
+        switch rawValue {
+        case 0..<1000: return .unused
+        case 1005, 1006, 1015: return .reservedNotOnWire
+        case 1000...1003, 1007...1014: return .protocolDefined
+        case 1000..<3000: return .protocolUnassigned
+        case 3000..<4000: return .registered
+        case 4000..<5000: return .privateUse
+        default: return .outOfRange
+        }
+    }
+
+    /// Whether a close frame may carry this code. A received close with any other code is a
+    /// protocol error (1002).
+    public var isAllowedOnWire: Bool {
+        switch range {
+        case .protocolDefined, .registered, .privateUse: return true
+        default: return false
+        }
+    }
+
+    /// A short human meaning, for inspectors.
+    public var meaning: String {
+        switch rawValue {
+        case 1000: return "normal closure"
+        case 1001: return "going away"
+        case 1002: return "protocol error"
+        case 1003: return "unsupported data"
+        case 1005: return "no status received"
+        case 1006: return "abnormal closure"
+        case 1007: return "invalid payload data"
+        case 1008: return "policy violation"
+        case 1009: return "message too big"
+        case 1010: return "mandatory extension"
+        case 1011: return "internal server error"
+        case 1012: return "service restart"
+        case 1013: return "try again later"
+        case 1014: return "bad gateway"
+        case 1015: return "TLS handshake failure"
+        default:
+            switch range {
+            case .unused: return "unused (invalid)"
+            case .protocolUnassigned: return "unassigned (invalid)"
+            case .registered: return "registered (library/framework)"
+            case .privateUse: return "private use"
+            default: return "out of range (invalid)"
+            }
+        }
+    }
+
+    public var description: String { "\(rawValue)" }
+}
+
+/// The decoded fields of a frame header (RFC 6455 section 5.2). Holds exactly what the
+/// wire said, valid or not; `Header.violation(role:allowedRSV:)` judges it.
+public struct Header: Hashable, Sendable {
+    public var fin: Bool
+    public var rsv1: Bool
+    public var rsv2: Bool
+    public var rsv3: Bool
+    public var opcode: OpCode
+    public var masked: Bool
+    /// The four mask key octets as they appear on the wire, packed in memory order (load
+    /// the four wire bytes as a native `UInt32`). Meaningful only when `masked`.
+    public var maskKey: UInt32
+    /// Payload length as the length field says.
+    public var length: UInt64
+
+    @inlinable
+    public init(
+        fin: Bool = true, rsv1: Bool = false, rsv2: Bool = false, rsv3: Bool = false,
+        opcode: OpCode, masked: Bool = false, maskKey: UInt32 = 0, length: UInt64 = 0
+    ) {
+        self.fin = fin
+        self.rsv1 = rsv1
+        self.rsv2 = rsv2
+        self.rsv3 = rsv3
+        self.opcode = opcode
+        self.masked = masked
+        self.maskKey = maskKey
+        self.length = length
+    }
+
+    /// RSV1-3 as the three bits 0b100 (RSV1), 0b010 (RSV2), 0b001 (RSV3).
+    @inlinable public var rsv: UInt8 {
+        (rsv1 ? 4 : 0) | (rsv2 ? 2 : 0) | (rsv3 ? 1 : 0)
+    }
+
+    /// The mask key as its four wire octets.
+    public var maskKeyBytes: [UInt8] {
+        withUnsafeBytes(of: maskKey) { Array($0) }
+    }
+
+    /// Packs four wire octets into the `maskKey` representation.
+    @inlinable
+    public static func maskKey(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8) -> UInt32 {
+        var key: UInt32 = 0
+        withUnsafeMutableBytes(of: &key) {
+            $0[0] = b0; $0[1] = b1; $0[2] = b2; $0[3] = b3
+        }
+        return key
+    }
+
+    /// Bytes this header takes on the wire with minimal length encoding.
+    @inlinable public var encodedSize: Int {
+        (length < 126 ? 2 : length <= 0xFFFF ? 4 : 10) + (masked ? 4 : 0)
+    }
+}
+
+/// Which end of the connection we are: clients mask, servers do not.
+public enum Role: Sendable, Hashable {
+    case client
+    case server
+
+    /// Frames this role sends must (client) or must not (server) be masked.
+    @inlinable public var masksOutgoing: Bool { self == .client }
+    public var peer: Role { self == .client ? .server : .client }
+}
+
+/// A frame with an owned payload (unmasked). The low-level API works on borrowed
+/// buffers; this type is for builders, tests and tools that want a value.
+public struct Frame: Hashable, Sendable {
+    public var header: Header
+    /// Unmasked payload bytes.
+    public var payload: [UInt8]
+
+    public init(header: Header, payload: [UInt8]) {
+        self.header = header
+        self.payload = payload
+    }
+}
