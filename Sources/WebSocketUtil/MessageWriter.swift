@@ -48,7 +48,8 @@ public struct MessageWriter {
         _ opcode: OpCode, payload: UnsafeRawBufferPointer, compressed: Bool, into output: inout [UInt8],
         observe: ((Header, Int) -> Void)?
     ) {
-        let chunk = fragmentSize ?? max(payload.count, 1)
+        // Clamped here too: `fragmentSize` is a public var, so 0 or less may be set after init.
+        let chunk = max(1, fragmentSize ?? payload.count)
         var offset = 0
         var first = true
         repeat {
