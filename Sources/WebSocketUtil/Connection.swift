@@ -237,7 +237,12 @@ public final class Connection {
             if !messageCompressed && payloadStart >= 0 {
                 message.withUnsafeBytes { reportReceived(header, payload: UnsafeRawBufferPointer(rebasing: $0[payloadStart...])) }
             } else {
-                wire.withUnsafeBytes { reportReceived(header, payload: UnsafeRawBufferPointer(rebasing: $0[currentHeaderSize...])) }
+                // The captured payload is still masked: unmask a copy into the scratch buffer.
+                compressedChunk.removeAll(keepingCapacity: true)
+                wire.withUnsafeBytes {
+                    appendUnmasked(UnsafeRawBufferPointer(rebasing: $0[currentHeaderSize...]), to: &compressedChunk, header: header, offset: 0)
+                }
+                compressedChunk.withUnsafeBytes { reportReceived(header, payload: $0) }
             }
         } else {
             reportReceived(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
