@@ -288,10 +288,9 @@ public final class Connection {
                 onEvent(.closeReceived(code: body.code, reason: reason))
                 if closeState == .open && autoCloseReply {
                     // Echo the peer's code, as section 5.5.1 suggests; an empty close is
-                    // answered with 1000 (normal closure).
+                    // answered with 1000 (normal closure). sendClose completes the handshake.
                     sendClose(code: body.code ?? .normalClosure, reason: "")
-                }
-                if closeState != .open {
+                } else if closeState == .closeSent {
                     closeState = .closed
                     onEvent(.closingHandshakeDone)
                 }
@@ -368,7 +367,13 @@ public final class Connection {
         let body = CloseBody.encode(code: code, reason: reason)
         sendControl(.close, payload: body)
         sentClose = (code, reason)
-        closeState = receivedClose == nil ? .closeSent : .closed
+        if receivedClose == nil {
+            closeState = .closeSent
+        } else {
+            // Answering the peer's close (automatically or by the application) completes it.
+            closeState = .closed
+            onEvent(.closingHandshakeDone)
+        }
     }
 
     /// Queues bytes exactly as given (crafted frames); nothing is checked or reported.
