@@ -244,8 +244,9 @@ public final class PerMessageDeflate: MessageExtension {
         while true {
             let room = max(limit - output.count, 0)
             // One byte more than fits tells "exactly full" from "too big" without
-            // inflating more than a chunk past the limit.
-            let capacity = min(Self.scratchSize, room + 1)
+            // inflating more than a chunk past the limit. (`room + 1` would overflow for
+            // an unlimited `Int.max`.)
+            let capacity = room < Self.scratchSize ? room + 1 : Self.scratchSize
             inflater.pointee.next_out = scratch
             inflater.pointee.avail_out = UInt32(capacity)
             let status = CZlib.inflate(inflater, Z_SYNC_FLUSH)
@@ -260,7 +261,10 @@ public final class PerMessageDeflate: MessageExtension {
                 if inflater.pointee.avail_out != 0 && inflater.pointee.avail_in == 0 { return nil }
             case Z_BUF_ERROR:
                 // No progress possible: the input ends mid-block, normal at fragment ends.
-                return nil
+                // With input and room left zlib always progresses; should it not, failing
+                // beats silently dropping the rest of the message.
+                if inflater.pointee.avail_in == 0 { return nil }
+                return .invalidData("zlib inflate stalled with input left")
             case Z_STREAM_END:
                 if let failure = restartAfterFinalBlock() { return failure }
                 if inflater.pointee.avail_in == 0 {

@@ -45,6 +45,32 @@ let hello = Array("Hello".utf8)
         #expect(client.decompressed(hex("f2 00 11 00 00")) == .success(hello))
     }
 
+    @Test func dataAfterAFinalBlockSharesTheWindow() {
+        // A BFINAL-flushing sender continues the message with a new stream that refers
+        // back across the final block.
+        let payload = hex("f3 48 cd c9 c9 07 00 f2 00 11 00 00")
+        for split in 0...payload.count {
+            let (_, client) = codecPair()
+            let result = client.decompressed(fragments: [Array(payload[..<split]), Array(payload[split...])])
+            #expect(result == .success(hello + hello), "split at \(split)")
+        }
+    }
+
+    @Test func finalBlockRestartsArePaidForWithOutput() {
+        // "03 00" is an empty fixed-Huffman block with BFINAL set: each one forces a
+        // window-preserving restart while producing nothing.
+        let emptyFinalBlock = hex("03 00")
+        let (_, client) = codecPair()
+        #expect(client.decompressed(Array(repeating: emptyFinalBlock, count: 10).flatMap { $0 }) == .success([]))
+        guard case .failure(.invalidData(let reason)) =
+            client.decompressed(Array(repeating: emptyFinalBlock, count: 1000).flatMap { $0 })
+        else {
+            Issue.record("a thousand empty final blocks were accepted")
+            return
+        }
+        #expect(reason == "too many final deflate blocks in one message")
+    }
+
     @Test func twoDeflateBlocksInOneMessage() {
         let (_, client) = codecPair()
         #expect(client.decompressed(hex("f2 48 05 00 00 00 ff ff ca c9 c9 07 00")) == .success(hello))
@@ -211,6 +237,14 @@ let hello = Array("Hello".utf8)
         }
         #expect(failure == .messageTooBig)
         #expect(output.count <= 7)
+    }
+
+    @Test func unlimitedAndTightLimits() {
+        let (_, client) = codecPair()
+        #expect(client.decompressed(hex("f2 48 cd c9 c9 07 00"), limit: .max) == .success(hello))
+        #expect(client.decompressed(hex("f2 00 11 00 00"), limit: 5) == .success(hello))
+        #expect(client.decompressed(hex("f2 00 11 00 00"), limit: 4) == .failure(.messageTooBig))
+        #expect(client.decompressed(hex("f2 48 cd c9 c9 07 00"), limit: 0) == .failure(.messageTooBig))
     }
 
     @Test(arguments: [
