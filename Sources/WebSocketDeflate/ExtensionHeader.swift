@@ -1,11 +1,11 @@
-/// The `Sec-WebSocket-Extensions` header grammar (RFC 6455 section 9.1):
-///
-///     extension-list = 1#extension
-///     extension      = extension-token *( ";" extension-param )
-///     extension-param = token [ "=" ( token | quoted-string ) ]
-///
-/// with optional whitespace around the separators. A quoted value must still be a token
-/// once unescaped (RFC 6455 section 9.1), so `server_max_window_bits="10"` means 10.
+// The `Sec-WebSocket-Extensions` header grammar (RFC 6455 section 9.1):
+//
+//     extension-list = 1#extension
+//     extension      = extension-token *( ";" extension-param )
+//     extension-param = token [ "=" ( token | quoted-string ) ]
+//
+// with optional whitespace around the separators. A quoted value must still be a token
+// once unescaped (RFC 6455 section 9.1), so `server_max_window_bits="10"` means 10.
 
 /// One extension named in the header, with its parameters in wire order. Offers and
 /// responses both have this shape; a client may send several offers for the same name,

@@ -1,14 +1,14 @@
 import WebSocket
 
-/// permessage-deflate negotiation (RFC 7692 section 7.1), without zlib.
-///
-/// Window bits: RFC 7692 allows 8...15 on the wire, and this module accepts and answers
-/// all of them. zlib's raw deflate refuses a 256-byte window (windowBits 8), so our
-/// *compressor* runs with 9 when 8 was agreed. That still honours the agreement: zlib
-/// never emits a distance beyond `window size - 262` (its `MAX_DIST`), which for a 512-byte
-/// window is 250, so every stream it produces decodes with a 256-byte window. Our
-/// *decompressor* uses exactly the peer's agreed window (zlib inflate does accept 8): the
-/// peer promised not to exceed it, and a smaller window is the point of asking for one.
+// permessage-deflate negotiation (RFC 7692 section 7.1), without zlib.
+//
+// Window bits: RFC 7692 allows 8...15 on the wire, and this module accepts and answers
+// all of them. zlib's raw deflate refuses a 256-byte window (windowBits 8), so our
+// *compressor* runs with 9 when 8 was agreed. That still honours the agreement: zlib
+// never emits a distance beyond `window size - 262` (its `MAX_DIST`), which for a 512-byte
+// window is 250, so every stream it produces decodes with a 256-byte window. Our
+// *decompressor* uses exactly the peer's agreed window (zlib inflate does accept 8): the
+// peer promised not to exceed it, and a smaller window is the point of asking for one.
 
 /// The agreed outcome of a negotiation: what each side's compressor may do. Values that a
 /// response left out take their RFC defaults (context takeover allowed, 15-bit windows).

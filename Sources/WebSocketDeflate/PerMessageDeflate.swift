@@ -28,7 +28,7 @@ public final class PerMessageDeflate: MessageExtension {
     /// zlib writes here and we append to the caller's array: Swift arrays cannot expose
     /// their spare capacity for writing, and a bounded chunk is what caps bomb output.
     private let scratch: UnsafeMutablePointer<UInt8>
-    private static let scratchSize = 64 << 10
+    private static let scratchSize = 16 << 10
     /// The decompression window saved across a BFINAL restart; allocated the first time a
     /// peer sends a final block (rare), sized for the largest window.
     private var savedWindow: UnsafeMutablePointer<UInt8>?
