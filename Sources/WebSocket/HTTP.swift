@@ -83,21 +83,19 @@ public enum HTTPHead {
     /// not arrived. Whatever follows the head is body or, after an upgrade, WebSocket bytes.
     public static func length(in buffer: UnsafeRawBufferPointer) -> Int? {
         let count = buffer.count
-        var index = 0
-        while index < count {
-            if buffer[index] == ASCII.lf {
-                // A line just ended; the head ends if the next line is empty.
-                let next = index &+ 1
-                guard next < count else { return nil }
-                switch buffer[next] {
-                case ASCII.lf: return next &+ 1
-                case ASCII.cr:
-                    guard next &+ 1 < count else { return nil }
-                    if buffer[next &+ 1] == ASCII.lf { return next &+ 2 }
-                default: break
-                }
+        var searchFrom = 0
+        while let lf = firstIndex(of: ASCII.lf, in: buffer, from: searchFrom) {
+            // A line just ended; the head ends if the next line is empty.
+            let next = lf &+ 1
+            guard next < count else { return nil }
+            switch buffer[next] {
+            case ASCII.lf: return next &+ 1
+            case ASCII.cr:
+                guard next &+ 1 < count else { return nil }
+                if buffer[next &+ 1] == ASCII.lf { return next &+ 2 }
+            default: break
             }
-            index &+= 1
+            searchFrom = next
         }
         return nil
     }
@@ -187,11 +185,20 @@ public enum HTTPHead {
         UnsafeRawBufferPointer(rebasing: bytes[start..<end])
     }
 
+    /// The index of the first `byte` at or after `start`. Skips eight bytes at a time
+    /// while none of them matches.
     @inline(__always)
     static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int = 0) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        let count = bytes.count
         var index = start
-        while index < bytes.count {
-            if bytes[index] == byte { return index }
+        let pattern = UInt64(byte) &* ASCII.ones
+        while index &+ 8 <= count {
+            if ASCII.hasZeroByte(base.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ pattern) { break }
+            index &+= 8
+        }
+        while index < count {
+            if base.load(fromByteOffset: index, as: UInt8.self) == byte { return index }
             index &+= 1
         }
         return nil
@@ -217,24 +224,53 @@ enum ASCII {
         byte &- 0x41 < 26 ? byte | 0x20 : byte
     }
 
-    /// RFC 9110 `tchar`.
+    /// RFC 9110 `tchar`: letters, digits and ``!#$%&'*+-.^_`|~``. Bit n of the masks is
+    /// set when byte n (0-63 in the low mask, 64-127 in the high one) is a tchar.
     @inline(__always) static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
+        let low: UInt64 = 0x03FF_6CFA_0000_0000
+        let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+        return byte < 128 && ((byte < 64 ? low : high) &>> UInt64(byte & 63)) & 1 != 0
     }
 
     /// RFC 9110 field-value bytes: visible ASCII, obs-text, space and tab.
     @inline(__always) static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
         (byte >= 0x20 && byte != 0x7F) || byte == tab
+    }
+
+    /// Whether every byte is a field-value byte. Words without a control byte or DEL are
+    /// passed eight bytes at a time.
+    static func isFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let count = bytes.count
+        var index = 0
+        while index &+ 8 <= count {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if hasByteBelow0x20(word) || hasZeroByte(word ^ (0x7F &* ones)) {
+                for offset in 0..<8 where !isFieldValueCharacter(base.load(fromByteOffset: index &+ offset, as: UInt8.self)) {
+                    return false
+                }
+            }
+            index &+= 8
+        }
+        while index < count {
+            if !isFieldValueCharacter(base.load(fromByteOffset: index, as: UInt8.self)) { return false }
+            index &+= 1
+        }
+        return true
+    }
+
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any byte of `word` is zero (the classic bit trick: exact about whether,
+    /// though not about which).
+    @inline(__always) static func hasZeroByte(_ word: UInt64) -> Bool {
+        (word &- ones) & ~word & highBits != 0
+    }
+
+    /// Whether any byte of `word` is below 0x20.
+    @inline(__always) static func hasByteBelow0x20(_ word: UInt64) -> Bool {
+        (word &- 0x20 &* ones) & ~word & highBits != 0
     }
 
     /// Bytes allowed in a request-target: anything visible (we leave URI syntax to the
@@ -351,9 +387,7 @@ public struct HTTPHeaderField {
         if ASCII.isWhitespace(last) { return .failure(.whitespaceBeforeColon(line: lineNumber)) }
         guard HTTPHead.isToken(name) else { return .failure(.invalidHeaderName(line: lineNumber)) }
         let value = HTTPHead.trimmed(HTTPHead.slice(line, colon &+ 1, line.count))
-        for byte in value where !ASCII.isFieldValueCharacter(byte) {
-            return .failure(.invalidHeaderValue(line: lineNumber))
-        }
+        guard ASCII.isFieldValue(value) else { return .failure(.invalidHeaderValue(line: lineNumber)) }
         return .success(HTTPHeaderField(name: name, value: value))
     }
 }
@@ -370,10 +404,13 @@ public struct HTTPHeaderFields: Sequence {
         var lines: HTTPLineIterator
 
         public mutating func next() -> HTTPHeaderField? {
+            // The lines were validated when the head was parsed: just split them.
             guard let line = lines.next(), !line.isEmpty,
-                case .success(let field) = HTTPHeaderField.parse(line, lineNumber: 0)
+                let colon = HTTPHead.firstIndex(of: ASCII.colon, in: line)
             else { return nil }
-            return field
+            return HTTPHeaderField(
+                name: HTTPHead.slice(line, 0, colon),
+                value: HTTPHead.trimmed(HTTPHead.slice(line, colon &+ 1, line.count)))
         }
     }
 

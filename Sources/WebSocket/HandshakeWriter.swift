@@ -39,16 +39,19 @@ struct HandshakeWriter {
     /// become spaces, so that an application string can never end the line early or
     /// inject a header.
     mutating func writeHeaderText(_ text: String) {
-        for byte in text.utf8 {
-            write(byte: ASCII.isFieldValueCharacter(byte) ? byte : ASCII.space)
+        let written: Void? = text.utf8.withContiguousStorageIfAvailable { writeHeaderText(UnsafeRawBufferPointer($0)) }
+        if written == nil {
+            for byte in text.utf8 { write(byte: ASCII.isFieldValueCharacter(byte) ? byte : ASCII.space) }
         }
     }
 
     /// Same as `writeHeaderText`, for bytes from a request.
     mutating func writeHeaderText(_ bytes: UnsafeRawBufferPointer) {
-        for byte in bytes {
-            write(byte: ASCII.isFieldValueCharacter(byte) ? byte : ASCII.space)
+        guard ASCII.isFieldValue(bytes) else {
+            for byte in bytes { write(byte: ASCII.isFieldValueCharacter(byte) ? byte : ASCII.space) }
+            return
         }
+        write(bytes)
     }
 
     mutating func writeDecimal(_ value: Int) {

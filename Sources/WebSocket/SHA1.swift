@@ -114,50 +114,63 @@ public struct SHA1 {
     }
 
     /// One application of the compression function to the 64 bytes at `block`. The
-    /// message schedule is kept as a 16-word ring instead of 80 words.
+    /// message schedule is kept as a 16-word ring (on the stack) instead of 80 words.
     private static func compress(
         _ state: inout (UInt32, UInt32, UInt32, UInt32, UInt32), _ block: UnsafeRawPointer
     ) {
-        var schedule: (
+        var ring: (
             UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
             UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32
         ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &schedule) { raw in
+        var a = state.0, b = state.1, c = state.2, d = state.3, e = state.4
+        withUnsafeMutableBytes(of: &ring) { raw in
             let w = raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt32.self)
-            for index in 0..<16 {
-                w[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: index &* 4, as: UInt32.self))
+            for t in 0..<16 {
+                w[t] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: t &* 4, as: UInt32.self))
             }
-            var a = state.0, b = state.1, c = state.2, d = state.3, e = state.4
-
-            @inline(__always)
-            func word(_ t: Int) -> UInt32 {
-                let slot = t & 15
-                if t >= 16 {
-                    w[slot] = rotateLeft(w[(t &+ 13) & 15] ^ w[(t &+ 8) & 15] ^ w[(t &+ 2) & 15] ^ w[slot], 1)
-                }
-                return w[slot]
+            for t in 0..<16 {
+                step(&a, &b, &c, &d, &e, f: d ^ (b & (c ^ d)), k: 0x5A82_7999, w: w[t])
             }
-            @inline(__always)
-            func round(_ f: UInt32, _ k: UInt32, _ t: Int) {
-                let temp = rotateLeft(a, 5) &+ f &+ e &+ k &+ word(t)
-                e = d
-                d = c
-                c = rotateLeft(b, 30)
-                b = a
-                a = temp
+            for t in 16..<20 {
+                step(&a, &b, &c, &d, &e, f: d ^ (b & (c ^ d)), k: 0x5A82_7999, w: expand(w, t))
             }
-
-            for t in 0..<20 { round((b & c) | (~b & d), 0x5A82_7999, t) }
-            for t in 20..<40 { round(b ^ c ^ d, 0x6ED9_EBA1, t) }
-            for t in 40..<60 { round((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, t) }
-            for t in 60..<80 { round(b ^ c ^ d, 0xCA62_C1D6, t) }
-
-            state.0 &+= a
-            state.1 &+= b
-            state.2 &+= c
-            state.3 &+= d
-            state.4 &+= e
+            for t in 20..<40 {
+                step(&a, &b, &c, &d, &e, f: b ^ c ^ d, k: 0x6ED9_EBA1, w: expand(w, t))
+            }
+            for t in 40..<60 {
+                step(&a, &b, &c, &d, &e, f: (b & c) | (d & (b | c)), k: 0x8F1B_BCDC, w: expand(w, t))
+            }
+            for t in 60..<80 {
+                step(&a, &b, &c, &d, &e, f: b ^ c ^ d, k: 0xCA62_C1D6, w: expand(w, t))
+            }
         }
+        state.0 &+= a
+        state.1 &+= b
+        state.2 &+= c
+        state.3 &+= d
+        state.4 &+= e
+    }
+
+    /// Schedule word `t` (16 or more), computed in place over the word 16 steps back.
+    @inline(__always)
+    private static func expand(_ w: UnsafeMutablePointer<UInt32>, _ t: Int) -> UInt32 {
+        let slot = t & 15
+        let word = rotateLeft(w[(t &+ 13) & 15] ^ w[(t &+ 8) & 15] ^ w[(t &+ 2) & 15] ^ w[slot], 1)
+        w[slot] = word
+        return word
+    }
+
+    @inline(__always)
+    private static func step(
+        _ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32, _ d: inout UInt32, _ e: inout UInt32,
+        f: UInt32, k: UInt32, w: UInt32
+    ) {
+        let temp = rotateLeft(a, 5) &+ f &+ e &+ k &+ w
+        e = d
+        d = c
+        c = rotateLeft(b, 30)
+        b = a
+        a = temp
     }
 }
 

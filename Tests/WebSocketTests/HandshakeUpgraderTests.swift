@@ -372,3 +372,60 @@ struct HandshakeUpgraderTests {
         #expect(UpgradeFixture.status(outcome) == 101)
     }
 }
+
+/// SplitMix64, so that the corruption test is reproducible.
+struct HandshakeSeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Handshake: corrupted input")
+struct HandshakeCorruptionTests {
+    /// Flips, inserts and deletes bytes (CR, LF, colon, space, controls, high bytes among
+    /// them) and truncates; whatever comes out must be answered without trapping, and a
+    /// rejection must be a complete response.
+    @Test("corrupted requests and responses never trap")
+    func corruption() {
+        var generator = HandshakeSeededGenerator(state: 6455)
+        let interesting: [UInt8] = [0x0D, 0x0A, 0x3A, 0x20, 0x09, 0x00, 0x7F, 0xFF, 0x2C, 0x3B, 0x22, 0x3D]
+        var upgrader = Upgrader(maxHeaderBytes: 300)
+        upgrader.chooseProtocol = { _ in true }
+        upgrader.negotiateExtensions = { offers in
+            var iterator = offers.makeIterator()
+            return iterator.next().map { String(decoding: $0.text, as: UTF8.self) }
+        }
+        let client = ClientFixture.handshake(extensionOffer: "x-foo")
+        let requestSeed = Array((UpgradeFixture.rfcRequest.dropLast(2) + "Sec-WebSocket-Extensions: x-foo; a=\"1\"\r\n\r\n").utf8)
+        let responseSeed = Array(UpgradeFixture.rfcResponse.utf8)
+
+        for _ in 0..<3000 {
+            for seed in [requestSeed, responseSeed] {
+                var bytes = seed
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    let position = Int.random(in: 0..<bytes.count, using: &generator)
+                    let byte = Bool.random(using: &generator)
+                        ? interesting.randomElement(using: &generator)!
+                        : UInt8.random(in: 0...255, using: &generator)
+                    switch Int.random(in: 0..<4, using: &generator) {
+                    case 0: bytes[position] = byte
+                    case 1: bytes.insert(byte, at: position)
+                    case 2: if bytes.count > 1 { bytes.remove(at: position) }
+                    default: bytes.removeLast(Int.random(in: 0..<bytes.count, using: &generator))
+                    }
+                }
+                let (outcome, response) = upgrader.upgrade(request: bytes)
+                if case .rejected(let rejection, _) = outcome {
+                    #expect(String(decoding: response, as: UTF8.self).hasSuffix("\r\n\r\n" + rejection.body))
+                }
+                _ = client.validateResponse(bytes)
+            }
+        }
+    }
+}
