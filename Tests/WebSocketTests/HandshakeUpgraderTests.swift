@@ -264,6 +264,17 @@ struct HandshakeUpgraderTests {
         #expect(head.contains("\r\nConnection: close"))
     }
 
+    @Test("a callback error that is not a rejection becomes a bare 500")
+    func otherErrors() {
+        struct DatabaseDown: Error {}
+        var upgrader = Upgrader()
+        upgrader.onRequest = { _ in throw DatabaseDown() }
+        let (outcome, response) = UpgradeFixture.run(upgrader, UpgradeFixture.rfcRequest)
+        #expect(UpgradeFixture.status(outcome) == 500)
+        #expect(response.hasPrefix("HTTP/1.1 500 Internal Server Error\r\n"))
+        #expect(!response.contains("DatabaseDown"))
+    }
+
     @Test("the first subprotocol the chooser accepts wins, across several headers")
     func subprotocolChoice() {
         var asked: [String] = []
