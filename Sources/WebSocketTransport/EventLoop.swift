@@ -61,7 +61,7 @@ public final class EventLoop {
     private var running = false
     private var stopRequested = false
 
-    public init() throws {
+    public init() throws(TransportError) {
         calls = try LinuxCalls.load()
         epollFD = calls.epollCreate1(O_CLOEXEC)
         if epollFD < 0 {
@@ -86,7 +86,7 @@ public final class EventLoop {
 
     /// Dispatches events, timers and `runSoon` actions until `stop()`; then returns (and
     /// may be called again). Throws only if epoll itself fails.
-    public func run() throws {
+    public func run() throws(TransportError) {
         precondition(!running, "EventLoop.run() called from inside the loop")
         running = true
         defer {
@@ -105,7 +105,7 @@ public final class EventLoop {
     }
 
     /// One iteration: waits at most `maxWait` (nil: until the next timer or event).
-    func runOnce(maxWait: Duration?) throws {
+    func runOnce(maxWait: Duration?) throws(TransportError) {
         var timeout = waitMilliseconds()
         if let maxWait {
             let limit = Int32(clamping: (maxWait.clampedNanoseconds + 999_999) / 1_000_000)
@@ -208,11 +208,13 @@ public final class EventLoop {
     /// that does not block a signal would take it with its default action). A later call
     /// for the same signal replaces its handler. The signals stay blocked after the loop
     /// is gone.
-    public func onSignals(_ signals: [Int32], _ handler: @escaping (Int32) -> Void) throws {
+    public func onSignals(_ signals: [Int32], _ handler: @escaping (Int32) -> Void) throws(TransportError) {
         var added = sigset_t()
         sigemptyset(&added)
-        for number in signals where sigaddset(&added, number) != 0 {
-            throw TransportError(.system, code: EINVAL, "cannot watch signal \(number): not a valid signal number")
+        for number in signals {
+            if sigaddset(&added, number) != 0 {
+                throw TransportError(.system, code: EINVAL, "cannot watch signal \(number): not a valid signal number")
+            }
         }
         if self.signals == nil {
             let source = try SignalSource(loop: self)
@@ -227,7 +229,7 @@ public final class EventLoop {
     /// what is there or unwatches; end of file and errors count as readable). The loop
     /// never closes `fd`. A regular file or /dev/null, which epoll cannot watch, is
     /// treated as always readable.
-    public func watchReadable(fd: Int32, _ handler: @escaping () -> Void) throws -> Watch {
+    public func watchReadable(fd: Int32, _ handler: @escaping () -> Void) throws(TransportError) -> Watch {
         let source = WatchSource(fd: fd, handler: handler)
         let token = makeToken()
         if control(Epoll.add, fd: fd, events: Epoll.readable, token: token) != 0 {
@@ -314,7 +316,7 @@ final class SignalSource: EventSource {
     private var mask = sigset_t()
     private var handlers: [Int32: (Int32) -> Void] = [:]
 
-    init(loop: EventLoop) throws {
+    init(loop: EventLoop) throws(TransportError) {
         self.loop = loop
         sigemptyset(&mask)
         fd = loop.calls.signalfd(-1, &mask, O_NONBLOCK | O_CLOEXEC)
@@ -331,7 +333,7 @@ final class SignalSource: EventSource {
         }
     }
 
-    func add(_ signals: [Int32], mask added: sigset_t, handler: @escaping (Int32) -> Void) throws {
+    func add(_ signals: [Int32], mask added: sigset_t, handler: @escaping (Int32) -> Void) throws(TransportError) {
         var added = added
         let status = pthread_sigmask(SIG_BLOCK, &added, nil)
         if status != 0 {

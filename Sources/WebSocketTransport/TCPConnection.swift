@@ -30,6 +30,8 @@ public final class TCPConnection: EventSource {
     private enum State {
         case open
         /// Flushing queued output before closing (after `close()` or the peer's EOF).
+        /// Input is read and dropped meanwhile, so that a peer blocked on writing to us
+        /// cannot stall the flush.
         case closing
         /// Our side is shut (FIN sent) and the delegate told; reading and discarding until
         /// the peer's EOF so that unread input cannot turn our close into a reset that
@@ -59,7 +61,13 @@ public final class TCPConnection: EventSource {
     /// Taken out of the epoll set after a hang-up while reading was paused (a hang-up is
     /// reported even without interest, so staying registered would spin the loop).
     private var parked = false
-    private var lingerTimer: TimerID?
+    /// The flush deadline while closing, the linger deadline while lingering.
+    private var stateTimer: TimerID?
+    private var lastProgress: UInt64 = 0
+
+    /// How long a graceful close waits for the peer to take any queued byte before it
+    /// gives up, drops the rest and reports "timed out". Default 30 s.
+    public var closeTimeout: Duration = .seconds(30)
 
     /// How long a closed connection waits for the peer's EOF before closing the socket.
     static let lingerTimeout: Duration = .seconds(2)
@@ -126,7 +134,7 @@ public final class TCPConnection: EventSource {
         }
         if sent < bytes.count {
             output.append(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
-            updateInterest()
+            if parked { unpark() } else { updateInterest() }
         }
     }
 
@@ -145,8 +153,35 @@ public final class TCPConnection: EventSource {
         if output.isEmpty {
             finishClosing(deferred: true)
         } else {
+            startClosing()
+        }
+    }
+
+    /// Enters `.closing`: flush, with a deadline on progress.
+    private func startClosing() {
+        if parked { unpark() }
+        if state != .closing {
             state = .closing
-            updateInterest()
+            lastProgress = monotonicNanoseconds()
+            armFlushTimer(after: closeTimeout)
+        }
+        updateInterest()
+    }
+
+    private func armFlushTimer(after delay: Duration) {
+        stateTimer = loop.schedule(after: delay) { [weak self] in
+            guard let self, self.state == .closing else { return }
+            self.stateTimer = nil
+            let idle = monotonicNanoseconds() &- self.lastProgress
+            let limit = self.closeTimeout.clampedNanoseconds
+            if idle + 1_000_000 >= limit {
+                self.fail(TransportError(
+                    .timedOut, code: ETIMEDOUT,
+                    "gave up closing after \(self.closeTimeout.humanText) without progress: the peer is not reading (\(self.output.count) bytes unsent)"),
+                    deferred: false)
+            } else {
+                self.armFlushTimer(after: .nanoseconds(Int64(limit - idle)))
+            }
         }
     }
 
@@ -172,15 +207,21 @@ public final class TCPConnection: EventSource {
     public func resumeReading() {
         guard readingPaused else { return }
         readingPaused = false
-        if parked && state == .open {
-            parked = false
-            interest = desiredInterest
-            if loop.control(Epoll.add, fd: fd, events: interest, token: token) != 0 {
-                fail(.io(errno), deferred: true)
-            }
-            return
+        if parked {
+            unpark()
+        } else {
+            updateInterest()
         }
-        updateInterest()
+    }
+
+    /// Back into the epoll set after `park` (reading resumed, or output to send).
+    private func unpark() {
+        guard parked, fd >= 0 else { return }
+        parked = false
+        interest = desiredInterest
+        if loop.control(Epoll.add, fd: fd, events: interest, token: token) != 0 {
+            fail(.io(errno), deferred: true)
+        }
     }
 
     public var isReadingPaused: Bool { readingPaused }
@@ -192,7 +233,10 @@ public final class TCPConnection: EventSource {
         case .closed:
             return
         case .lingering:
-            discardInput()
+            switch discardInput() {
+            case .more: break
+            case .ended, .failed: closeSocket()
+            }
             return
         case .open, .closing:
             break
@@ -200,9 +244,21 @@ public final class TCPConnection: EventSource {
         let trouble = events & (Epoll.error | Epoll.hangUp) != 0
         if events & Epoll.writable != 0 || (trouble && !output.isEmpty) {
             handleWritable()
-            guard state == .open else { return }
+            guard state == .open || state == .closing else { return }
         }
         guard events & (Epoll.readable | Epoll.error | Epoll.hangUp | Epoll.readHangUp) != 0 else { return }
+        if state == .closing {
+            guard !peerEOF else { return }
+            switch discardInput() {
+            case .more: break
+            case .ended:
+                peerEOF = true
+                updateInterest()
+            case .failed(let code):
+                fail(.io(code), deferred: false)
+            }
+            return
+        }
         if wantsToRead {
             handleReadable()
         } else if trouble && state == .open {
@@ -239,11 +295,11 @@ public final class TCPConnection: EventSource {
     private func peerClosed() {
         peerEOF = true
         if output.isEmpty {
+            shutdown(fd, Int32(SHUT_WR))
             closeSocket()
             deliverClose(nil, deferred: false)
         } else {
-            state = .closing
-            updateInterest()
+            startClosing()
         }
     }
 
@@ -264,6 +320,7 @@ public final class TCPConnection: EventSource {
             return
         }
         output.consume(sent)
+        if sent > 0 && state == .closing { lastProgress = monotonicNanoseconds() }
         guard output.isEmpty else { return }
         if state == .closing {
             finishClosing(deferred: false)
@@ -276,26 +333,40 @@ public final class TCPConnection: EventSource {
     /// All output sent: shut our side, then either close now (the peer already sent its
     /// EOF) or linger for the peer's EOF. The delegate is told now either way.
     private func finishClosing(deferred: Bool) {
+        cancelStateTimer()
         shutdown(fd, Int32(SHUT_WR))
         if peerEOF || parked {
             closeSocket()
         } else {
             state = .lingering
             updateInterest()
-            lingerTimer = loop.schedule(after: Self.lingerTimeout) { [weak self] in
-                self?.lingerTimer = nil
+            stateTimer = loop.schedule(after: Self.lingerTimeout) { [weak self] in
+                self?.stateTimer = nil
                 self?.closeSocket()
             }
         }
         deliverClose(nil, deferred: deferred)
     }
 
-    /// Reads and drops input while lingering; closes on EOF or error.
-    private func discardInput() {
+    private enum DiscardResult {
+        case more, ended, failed(Int32)
+    }
+
+    /// Reads and drops one buffer of input (after close).
+    private func discardInput() -> DiscardResult {
         let buffer = loop.readBuffer
         let count = recv(fd, buffer.baseAddress, buffer.count, 0)
-        if count > 0 || (count < 0 && (errno == EINTR || errnoIsWouldBlock(errno))) { return }
-        closeSocket()
+        if count > 0 { return .more }
+        if count == 0 { return .ended }
+        let code = errno
+        return code == EINTR || errnoIsWouldBlock(code) ? .more : .failed(code)
+    }
+
+    private func cancelStateTimer() {
+        if let stateTimer {
+            loop.cancel(stateTimer)
+            self.stateTimer = nil
+        }
     }
 
     /// A failure: close at once and report (nil if the peer had already ended orderly).
@@ -317,10 +388,7 @@ public final class TCPConnection: EventSource {
     /// Takes the socket out of the loop and closes it, exactly once.
     private func closeSocket() {
         guard fd >= 0 else { return }
-        if let lingerTimer {
-            loop.cancel(lingerTimer)
-            self.lingerTimer = nil
-        }
+        cancelStateTimer()
         if parked {
             loop.deregister(fd: -1, token: token)  // only forget the source
         } else {
@@ -346,7 +414,7 @@ public final class TCPConnection: EventSource {
         case .open:
             return (readingPaused ? 0 : Epoll.readable) | (output.isEmpty ? 0 : Epoll.writable)
         case .closing:
-            return output.isEmpty ? 0 : Epoll.writable
+            return (output.isEmpty ? 0 : Epoll.writable) | (peerEOF ? 0 : Epoll.readable)
         case .lingering:
             return Epoll.readable
         case .closed:

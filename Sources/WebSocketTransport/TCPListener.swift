@@ -19,7 +19,7 @@ public final class TCPListener: EventSource {
     /// works with SO_REUSEADDR, and listens. Throws a `TransportError` such as
     /// "address 127.0.0.1:8080 already in use".
     public init(loop: EventLoop, host: String, port: Int, backlog: Int32 = 128,
-                onAccept: @escaping (TCPConnection) -> Void) throws {
+                onAccept: @escaping (TCPConnection) -> Void) throws(TransportError) {
         self.loop = loop
         self.onAccept = onAccept
         self.token = loop.makeToken()

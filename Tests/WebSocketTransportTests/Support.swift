@@ -177,3 +177,18 @@ func connectNow(_ loop: EventLoop, host: String = "127.0.0.1", port: Int,
     turn(loop, until: { result != nil })
     return result
 }
+
+/// Byte equality that reports only the first difference (`#expect(a == b)` on megabyte
+/// arrays would print them whole, and so would `#expect(f(a, b))`).
+func expectSameBytes(_ actual: [UInt8], _ expected: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+    if actual.count != expected.count {
+        Issue.record("got \(actual.count) bytes, expected \(expected.count)", sourceLocation: sourceLocation)
+        return
+    }
+    let equal = actual.withUnsafeBytes { a in
+        expected.withUnsafeBytes { b in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+    }
+    if !equal, let index = actual.indices.first(where: { actual[$0] != expected[$0] }) {
+        Issue.record("first difference at byte \(index)", sourceLocation: sourceLocation)
+    }
+}
