@@ -146,7 +146,9 @@ public final class TCPConnection: EventSource {
 
     /// Graceful close: sends what is queued, then shuts down our side (FIN) and closes the
     /// socket. The delegate gets `connectionDidClose` once the output has gone (nil error),
-    /// or with the error if sending it fails. Nothing more is read.
+    /// or with the error if sending it fails or stalls for `closeTimeout`. No more
+    /// `didRead`: input is read and dropped until the peer's EOF (at most 2 s after our
+    /// FIN), so that unread input cannot turn the close into a reset.
     public func close() {
         guard (state == .open || state == .closing) && !closeRequested else { return }
         closeRequested = true
