@@ -324,12 +324,17 @@ public enum FrameSpec {
             index += length
         }
         if guardPrefix {
-            if out.hasPrefix("@") {
+            // Compare bytes: as Characters, "@" followed by a combining mark is not "@".
+            let bytes = Array(out.utf8)
+            if bytes.first == UInt8(ascii: "@") {
                 out = "\\" + out
             } else {
-                for prefix in ["hex:", "base64:", "b64:"] where out.lowercased().hasPrefix(prefix) {
-                    let name = out.prefix(prefix.count - 1)
-                    out = name + "\\:" + out.dropFirst(prefix.count)
+                for prefix in ["hex:", "base64:", "b64:"] {
+                    let p = Array(prefix.utf8)
+                    guard bytes.count >= p.count, zip(bytes, p).allSatisfy({ $0 | 0x20 == $1 }) else { continue }
+                    // Every byte of the prefix is ASCII, so these slices cut whole scalars.
+                    out = String(decoding: bytes[0..<(p.count - 1)], as: UTF8.self) + "\\:"
+                        + String(decoding: bytes[p.count...], as: UTF8.self)
                     break
                 }
             }

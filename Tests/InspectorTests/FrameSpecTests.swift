@@ -340,6 +340,9 @@ struct FrameSpecRenderTests {
         #expect(try render("text:\\u{202e}x") == "text:\\u{202e}x")
         #expect(try render("text:@@x") == "text:\\@x")
         #expect(try render("text:hex\\:00") == "text:hex\\:00")
+        #expect(try render("text:HEX\\:00") == "text:HEX\\:00")
+        // "@" followed by a combining mark is one Character but still starts with "@".
+        #expect(try render("text:@@\u{746}x") == "text:\\@\u{746}x")
         #expect(try render("binary:hex:00ff10") == "binary:hex:00ff10")
         #expect(try render("close") == "close")
         #expect(try render("close:1000:bye") == "close:1000:bye")
