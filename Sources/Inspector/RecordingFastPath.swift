@@ -194,6 +194,12 @@ struct CanonicalFrameLine {
             var bad: UInt8 = 0
             Base64Codec.values.withUnsafeBufferPointer { table in
                 let t = table.baseAddress!
+                // Four characters a step while all are in the alphabet.
+                while end - pos >= 4 {
+                    let v = t[Int(base[pos])] | t[Int(base[pos + 1])] | t[Int(base[pos + 2])] | t[Int(base[pos + 3])]
+                    if v & 0xC0 != 0 { break }
+                    pos += 4
+                }
                 while pos < end {
                     let value = t[Int(base[pos])]
                     if value == 0xFF { break }
