@@ -10,11 +10,13 @@ public enum CloseBody {
     public static func encode(code: CloseCode?, reason: String = "") -> [UInt8] {
         guard let code else { return [] }
         var body: [UInt8] = [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)]
+        // Whole characters (grapheme clusters), so that a cut never leaves half of an
+        // accented letter, a flag or an emoji sequence behind.
         var reasonBytes = 0
-        for scalar in reason.unicodeScalars {
-            let width = String(scalar).utf8.count
+        for character in reason {
+            let width = character.utf8.count
             if reasonBytes + width > maximumReasonBytes { break }
-            body.append(contentsOf: String(scalar).utf8)
+            body.append(contentsOf: character.utf8)
             reasonBytes += width
         }
         return body
