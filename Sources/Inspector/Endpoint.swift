@@ -1,0 +1,232 @@
+import WebSocket
+import WebSocketTransport
+import WebSocketUtil
+
+/// Settings shared by the client and server endpoints.
+public struct EndpointOptions {
+    /// Send every received text and binary message back as the same type.
+    public var echo = false
+    public var maxMessageBytes = 64 << 20
+    /// Largest payload per outgoing frame; nil sends each message as one frame.
+    public var fragmentSize: Int?
+    public var subprotocols: [String] = []
+    public var extraHeaders: [(String, String)] = []
+    /// How long to wait for the peer's part of the closing handshake.
+    public var closeTimeout: Duration = .seconds(3)
+    /// Report every frame with its bytes (off for `--quiet` benchmarks).
+    public var reportFrames = true
+    /// Negotiates and applies a per-message extension (permessage-deflate); nil disables.
+    public var extensionNegotiator: ExtensionNegotiator?
+
+    public init() {}
+}
+
+/// Negotiates a per-message extension in the opening handshake. Implemented by the
+/// deflate glue; kept abstract so that the session code does not know zlib.
+public protocol ExtensionNegotiator {
+    /// Client: the `Sec-WebSocket-Extensions` offer.
+    func clientOffer() -> String
+    /// Client: validates the server's answer (nil: declined) and returns the extension.
+    func clientAccept(response: String?, role: Role) throws -> MessageExtension?
+    /// Server: answers an offer; nil declines. The extension is created once the handshake
+    /// succeeds.
+    func serverNegotiate(offers: [String], role: Role) -> (response: String, makeExtension: () -> MessageExtension)?
+}
+
+/// One WebSocket connection over TCP, from the opening handshake to the TCP close. It
+/// moves bytes between the transport and the sans-I/O `Connection` and turns what happens
+/// into `SessionEvent`s.
+final class Peer: ConnectionDelegate {
+    let id: Int
+    let tcp: TCPConnection
+    let loop: EventLoop
+    let options: EndpointOptions
+    let report: (SessionEvent) -> Void
+    var onFinished: (Peer) -> Void = { _ in }
+    private(set) var connection: Connection?
+    private var handshake: HandshakeDriver
+    private var handshakeBuffer: [UInt8] = []
+    private var closeTimer: TimerID?
+    private var finished = false
+    private var readingPaused = false
+    /// A handshake failure was already reported.
+    private var handshakeReported = false
+    private static let outputHighWater = 8 << 20
+
+    init(id: Int, tcp: TCPConnection, loop: EventLoop, options: EndpointOptions, handshake: HandshakeDriver,
+         report: @escaping (SessionEvent) -> Void) {
+        self.id = id
+        self.tcp = tcp
+        self.loop = loop
+        self.options = options
+        self.handshake = handshake
+        self.report = report
+        tcp.delegate = self
+        if let request = handshake.initialRequest() {
+            tcp.write(request)
+        }
+    }
+
+    // MARK: Transport callbacks
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        if let open = self.connection {
+            open.receive(bytes)
+            flush()
+            return
+        }
+        handshakeBuffer.append(contentsOf: bytes)
+        let step = handshakeBuffer.withUnsafeBytes { handshake.advance($0) }
+        switch step {
+        case .needMore:
+            return
+        case .reply(let bytes, let closeAfter, let failure):
+            tcp.write(bytes)
+            if let failure {
+                handshakeReported = true
+                report(.handshakeFailed(connection: id, peer: tcp.remoteDescription, reason: failure))
+            }
+            if closeAfter { finish(closeTCP: true) }
+        case .failed(let reason):
+            handshakeReported = true
+            report(.handshakeFailed(connection: id, peer: tcp.remoteDescription, reason: reason))
+            finish(closeTCP: true)
+        case .open(let reply, let consumed, let info, let messageExtension):
+            if let reply { tcp.write(reply) }
+            open(info: info, messageExtension: messageExtension, leftover: consumed)
+        }
+    }
+
+    func connectionDidClose(_ connection: TCPConnection, error: TransportError?) {
+        if let error, !finished {
+            report(.error(connection: id, message: error.description))
+        }
+        finish(closeTCP: false)
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {
+        if readingPaused {
+            readingPaused = false
+            tcp.resumeReading()
+        }
+    }
+
+    // MARK: Open connection
+
+    private func open(info: HandshakeInfo, messageExtension: MessageExtension?, leftover consumed: Int) {
+        let connection = Connection(
+            role: handshake.role, maxMessageBytes: options.maxMessageBytes,
+            messageExtension: messageExtension, fragmentSize: options.fragmentSize)
+        connection.captureWire = options.reportFrames
+        connection.observesSent = options.reportFrames
+        connection.onEvent = { [unowned self] event in self.handle(event) }
+        self.connection = connection
+        report(.opened(
+            connection: id, peer: tcp.remoteDescription, request: info.request, response: info.response,
+            subprotocol: info.subprotocol, extensions: info.extensions))
+        let rest = handshakeBuffer.count - consumed
+        if rest > 0 {
+            handshakeBuffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[consumed...])) }
+        }
+        handshakeBuffer = []
+        flush()
+    }
+
+    private func handle(_ event: ConnectionEvent) {
+        switch event {
+        case .frameReceived(let header, let wire, let payload):
+            report(.frame(connection: id, direction: .incoming, header: header, payload: Array(payload), wire: Array(wire)))
+        case .frameSent(let header, let wire, let payload):
+            report(.frame(connection: id, direction: .outgoing, header: header, payload: Array(payload), wire: Array(wire)))
+        case .message(let opcode, let payload):
+            if options.echo { connection?.send(opcode, payload: payload) }
+        case .ping, .pong, .closeReceived:
+            break
+        case .violation(let violation, let wire):
+            report(.violation(connection: id, description: violation.description, code: violation.closeCode, wire: Array(wire)))
+        case .closingHandshakeDone:
+            break
+        }
+    }
+
+    /// Writes what the connection queued and closes TCP when the closing handshake is over.
+    private func flush() {
+        guard let connection else { return }
+        connection.takeOutput { tcp.write($0) }
+        if tcp.pendingOutputBytes > Peer.outputHighWater && !readingPaused {
+            readingPaused = true
+            tcp.pauseReading()
+        }
+        guard connection.closeState != .open, !finished else { return }
+        if connection.closeState == .closed {
+            // RFC 6455 7.1.1: the server closes TCP first; a client waits for it, briefly.
+            if handshake.role == .server || connection.isReadingStopped && connection.receivedClose == nil {
+                finish(closeTCP: true)
+            } else {
+                armCloseTimer()
+            }
+        } else {
+            armCloseTimer()
+        }
+    }
+
+    private func armCloseTimer() {
+        guard closeTimer == nil else { return }
+        closeTimer = loop.schedule(after: options.closeTimeout) { [weak self] in
+            guard let self, !self.finished else { return }
+            self.finish(closeTCP: true)
+        }
+    }
+
+    /// Starts the closing handshake from our side.
+    func close(code: CloseCode, reason: String) {
+        guard let connection else { return finish(closeTCP: true) }
+        connection.sendClose(code: code, reason: reason)
+        flush()
+    }
+
+    func sendText(_ text: String) {
+        connection?.sendText(text)
+        flush()
+    }
+
+    /// Sends a data message, split into frames of `fragmentSize` bytes when given.
+    func send(_ opcode: OpCode, payload: [UInt8], fragmentSize: Int? = nil) {
+        guard let connection else { return }
+        let saved = connection.writer.fragmentSize
+        if let fragmentSize { connection.writer.fragmentSize = fragmentSize }
+        connection.send(opcode, payload: payload)
+        connection.writer.fragmentSize = saved
+        flush()
+    }
+
+    func sendControl(_ opcode: OpCode, payload: [UInt8]) {
+        connection?.sendControl(opcode, payload: payload)
+        flush()
+    }
+
+    /// Gives up on a connection that has not opened yet.
+    func abandon(reason: String) {
+        guard !finished else { return }
+        report(.error(connection: id, message: reason))
+        handshakeReported = true
+        finish(closeTCP: true)
+    }
+
+    private func finish(closeTCP: Bool) {
+        guard !finished else { return }
+        finished = true
+        if let closeTimer { loop.cancel(closeTimer) }
+        if closeTCP { tcp.close() }
+        if let connection {
+            connection.transportClosed()
+            let clean = connection.sentClose != nil && connection.receivedClose != nil
+            let code = connection.receivedClose?.code ?? (connection.receivedClose == nil ? .abnormalClosure : .noStatusReceived)
+            report(.closed(connection: id, code: code, reason: connection.receivedClose?.reason ?? "", clean: clean))
+        } else if !handshakeReported {
+            report(.handshakeFailed(connection: id, peer: tcp.remoteDescription,
+                                    reason: "connection closed during the opening handshake"))
+        }
+        onFinished(self)
+    }
+}

@@ -1,0 +1,24 @@
+import WebSocket
+
+/// Which way a frame travelled, seen from wscope.
+public enum Direction: String, Sendable, Hashable {
+    case incoming = "in"
+    case outgoing = "out"
+}
+
+/// Everything a session reports: the Inspector's vocabulary, shared by the line printer,
+/// the recording writer and the terminal UI.
+public enum SessionEvent: Sendable {
+    case listening(address: String)
+    case connecting(url: String)
+    /// The opening handshake completed. Heads are the raw HTTP texts.
+    case opened(connection: Int, peer: String, request: String, response: String, subprotocol: String?, extensions: String?)
+    /// The peer's handshake was refused (server) or its response refused (client).
+    case handshakeFailed(connection: Int, peer: String, reason: String)
+    case frame(connection: Int, direction: Direction, header: Header, payload: [UInt8], wire: [UInt8])
+    /// The peer broke the protocol; we failed the connection with `code`.
+    case violation(connection: Int, description: String, code: CloseCode, wire: [UInt8])
+    /// The connection is gone. `clean` is true when both close frames were exchanged.
+    case closed(connection: Int, code: CloseCode?, reason: String, clean: Bool)
+    case error(connection: Int?, message: String)
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Glibc
+import Inspector
+import WebSocketTransport
+
+struct Connect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Open a client connection to a ws:// URL.")
+
+    @Argument(help: "The server's URL, e.g. ws://127.0.0.1:9001/chat")
+    var url: String
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let target: WebSocketURL
+        do {
+            target = try WebSocketURL.parse(url)
+        } catch {
+            fail("\(error)")
+        }
+        if target.isSecure { fail("wss:// needs TLS, which this build does not support yet") }
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch { fail("\(error)") }
+        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(), report: connection.printer())
+        var status: Int32 = 0
+        client.onFinished = { opened in
+            status = opened ? 0 : 1
+            loop.stop()
+        }
+        var interrupted = false
+        try? loop.onSignals([SIGINT, SIGTERM]) { _ in
+            if interrupted { loop.stop(); return }
+            interrupted = true
+            client.interrupt()
+        }
+        if !connection.echo {
+            // Each line typed on stdin goes out as a text message; end of input closes.
+            let lines = LineReader(fd: 0)
+            var watch: Watch?
+            watch = try? loop.watchReadable(fd: 0) {
+                let (received, ended) = lines.read()
+                for line in received { client.sendText(line) }
+                if ended {
+                    if let watch { loop.unwatch(watch) }
+                    watch = nil
+                    client.close(code: .normalClosure, reason: "")
+                }
+            }
+        }
+        client.start()
+        do { try loop.run() } catch { fail("\(error)") }
+        if status != 0 { Glibc.exit(status) }
+    }
+}
+
+/// Splits what a file descriptor delivers into lines, keeping a partial last line.
+final class LineReader {
+    private let fd: Int32
+    private var pending: [UInt8] = []
+    private var buffer = [UInt8](repeating: 0, count: 65536)
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// The complete lines read now, and whether the input ended (a partial last line is
+    /// then returned too).
+    func read() -> (lines: [String], ended: Bool) {
+        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if count <= 0 {
+            let last = pending.isEmpty ? [] : [String(decoding: pending, as: UTF8.self)]
+            pending = []
+            return (last, true)
+        }
+        pending.append(contentsOf: buffer[..<count])
+        var lines: [String] = []
+        while let newline = pending.firstIndex(of: 0x0A) {
+            var line = pending[..<newline]
+            if line.last == 0x0D { line = line.dropLast() }
+            lines.append(String(decoding: line, as: UTF8.self))
+            pending.removeSubrange(...newline)
+        }
+        return (lines, false)
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Glibc
+import Inspector
+import WebSocketTransport
+
+struct Listen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Accept WebSocket clients on [HOST:]PORT (many at once).")
+
+    @Argument(help: "Address to listen on: PORT, HOST:PORT or [IPv6]:PORT (host defaults to 127.0.0.1).")
+    var address: String
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let hostPort: HostPort
+        do {
+            hostPort = try HostPort.parse(address)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch { fail("\(error)") }
+        let server = ServerEndpoint(loop: loop, options: connection.endpointOptions(), report: connection.printer())
+        do {
+            try server.start(host: hostPort.host, port: hostPort.port)
+        } catch {
+            fail("\(error)")
+        }
+        var stopping = false
+        try? loop.onSignals([SIGINT, SIGTERM]) { _ in
+            if stopping { loop.stop(); return }
+            stopping = true
+            server.shutdown()
+            // Give open connections their closing handshake, then stop regardless.
+            loop.schedule(after: .milliseconds(500)) { loop.stop() }
+        }
+        do { try loop.run() } catch { fail("\(error)") }
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Glibc
+import Inspector
+import WebSocket
+import WebSocketTransport
+
+@main
+struct WScope: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wscope",
+        abstract: "A WebSocket inspector: connect, listen, watch every frame, craft and replay.",
+        subcommands: [Demo.self, Connect.self, Listen.self]
+    )
+}
+
+/// Options every connection command shares.
+struct ConnectionOptions: ParsableArguments {
+    @Flag(name: .long, help: "Echo every text and binary message back as the same type.")
+    var echo = false
+
+    @Flag(name: .customLong("no-tui"), help: "Print one line per event instead of opening the terminal UI.")
+    var noTUI = false
+
+    @Flag(name: .long, help: "With --no-tui: print nothing per frame (for benchmarks and conformance runs).")
+    var quiet = false
+
+    @Option(name: .customLong("max-message"), help: "Largest message accepted, in bytes (close 1009 beyond).")
+    var maxMessage: Int = 64 << 20
+
+    @Option(name: .customLong("fragment"), help: "Split outgoing messages into frames of at most this many bytes.")
+    var fragmentSize: Int?
+
+    @Option(name: .customShort("H"), help: "Extra handshake header 'Name: value' (repeatable).")
+    var header: [String] = []
+
+    @Option(name: .long, help: "Offer (connect) or accept (listen) this subprotocol (repeatable).")
+    var subprotocol: [String] = []
+
+    @Flag(name: .long, help: "Negotiate permessage-deflate (RFC 7692).")
+    var deflate = false
+
+    @Option(name: .customLong("deflate-params"), help: ArgumentHelp(
+        "permessage-deflate parameters for our offer (connect) or our limits (listen), e.g. 'server_no_context_takeover; client_max_window_bits=10'. Implies --deflate.",
+        valueName: "PARAMS"))
+    var deflateParams: String?
+
+    @Option(name: .customLong("close-timeout"), help: "Seconds to wait for the peer's part of the closing handshake.")
+    var closeTimeout: Double = 3
+
+    func validate() throws {
+        guard maxMessage > 0 else { throw ValidationError("--max-message must be positive") }
+        if let fragmentSize, fragmentSize <= 0 { throw ValidationError("--fragment must be positive") }
+        for value in header where !value.contains(":") {
+            throw ValidationError("-H expects 'Name: value', got '\(value)'")
+        }
+        if let deflateParams { _ = try DeflateNegotiator(parameters: deflateParams) }
+    }
+
+    func endpointOptions() -> EndpointOptions {
+        var options = EndpointOptions()
+        options.echo = echo
+        options.maxMessageBytes = maxMessage
+        options.fragmentSize = fragmentSize
+        options.subprotocols = subprotocol
+        options.extraHeaders = header.map { line in
+            let colon = line.firstIndex(of: ":")!  // checked in validate()
+            return (String(line[..<colon]).trimmingSpaces, String(line[line.index(after: colon)...]).trimmingSpaces)
+        }
+        options.closeTimeout = .milliseconds(Int(closeTimeout * 1000))
+        options.reportFrames = !quiet
+        if let deflateParams {
+            options.extensionNegotiator = try? DeflateNegotiator(parameters: deflateParams)
+        } else if deflate {
+            options.extensionNegotiator = DeflateNegotiator()
+        }
+        return options
+    }
+
+    /// Prints events as lines (flushed per line so the output can be piped).
+    func printer() -> (SessionEvent) -> Void {
+        let quiet = self.quiet
+        return { event in
+            if quiet {
+                switch event {
+                case .listening, .error, .handshakeFailed: break
+                default: return
+                }
+            }
+            StandardOutput.writeLine(EventLine.format(event))
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var slice = Substring(self)
+        while slice.first == " " || slice.first == "\t" { slice.removeFirst() }
+        while slice.last == " " || slice.last == "\t" { slice.removeLast() }
+        return String(slice)
+    }
+}
+
+/// Prints one line to stderr and exits with status 1 (runtime failure).
+func fail(_ message: String) -> Never {
+    StandardOutput.write("wscope: \(message)\n", fd: 2)
+    Glibc.exit(1)
+}
+
+/// Unbuffered writes, so that every line reaches a pipe as soon as it is printed.
+enum StandardOutput {
+    static func writeLine(_ line: String) { write(line + "\n", fd: 1) }
+
+    static func write(_ text: String, fd: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-print("wscope: under construction")
