@@ -12,13 +12,13 @@ struct Listen: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    func validate() throws {
+        do { _ = try HostPort.parse(address) } catch { throw ValidationError("\(error)") }
+    }
+
     func run() throws {
         let hostPort: HostPort
-        do {
-            hostPort = try HostPort.parse(address)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        do { hostPort = try HostPort.parse(address) } catch { fail("\(error)") }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
         let server = ServerEndpoint(loop: loop, options: connection.endpointOptions(), report: connection.printer())
