@@ -44,6 +44,8 @@ final class Peer: ConnectionDelegate {
     let report: (SessionEvent) -> Void
     var onFinished: (Peer) -> Void = { _ in }
     private(set) var connection: Connection?
+    /// Frames carry transformed (compressed) payloads, so whole messages are reported too.
+    private var reportsMessages = false
     private var handshake: HandshakeDriver
     private var handshakeBuffer: [UInt8] = []
     private var closeTimer: TimerID?
@@ -120,6 +122,7 @@ final class Peer: ConnectionDelegate {
         connection.captureWire = options.reportFrames
         connection.observesSent = options.reportFrames
         connection.onEvent = { [unowned self] event in self.handle(event) }
+        reportsMessages = options.reportFrames && messageExtension != nil
         self.connection = connection
         report(.opened(
             connection: id, peer: tcp.remoteDescription, request: info.request, response: info.response,
@@ -139,7 +142,15 @@ final class Peer: ConnectionDelegate {
         case .frameSent(let header, let wire, let payload):
             report(.frame(connection: id, direction: .outgoing, header: header, payload: Array(payload), wire: Array(wire)))
         case .message(let opcode, let payload):
-            if options.echo { connection?.send(opcode, payload: payload) }
+            if reportsMessages {
+                report(.message(connection: id, direction: .incoming, opcode: opcode, payload: Array(payload)))
+            }
+            if options.echo {
+                if reportsMessages {
+                    report(.message(connection: id, direction: .outgoing, opcode: opcode, payload: Array(payload)))
+                }
+                connection?.send(opcode, payload: payload)
+            }
         case .ping, .pong, .closeReceived:
             break
         case .violation(let violation, let wire):
@@ -186,13 +197,15 @@ final class Peer: ConnectionDelegate {
     }
 
     func sendText(_ text: String) {
-        connection?.sendText(text)
-        flush()
+        send(.text, payload: Array(text.utf8))
     }
 
     /// Sends a data message, split into frames of `fragmentSize` bytes when given.
     func send(_ opcode: OpCode, payload: [UInt8], fragmentSize: Int? = nil) {
         guard let connection else { return }
+        if reportsMessages {
+            report(.message(connection: id, direction: .outgoing, opcode: opcode, payload: payload))
+        }
         let saved = connection.writer.fragmentSize
         if let fragmentSize { connection.writer.fragmentSize = fragmentSize }
         connection.send(opcode, payload: payload)

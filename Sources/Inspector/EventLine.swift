@@ -22,6 +22,10 @@ public enum EventLine {
             return "#\(id) handshake failed \(peer): \(SafeText.escape(reason))"
         case .frame(let id, let direction, let header, let payload, _):
             return "#\(id) \(direction == .incoming ? "<-" : "->") \(describe(header)) \(preview(header, payload))"
+        case .message(let id, let direction, let opcode, let payload):
+            let header = Header(fin: true, opcode: opcode, length: UInt64(payload.count))
+            let arrow = direction == .incoming ? "<=" : "=>"
+            return "#\(id) \(arrow) \(opcode.name.padding(6)) message len=\(payload.count) \(preview(header, payload))"
         case .violation(let id, let description, let code, _):
             return "#\(id) protocol violation: \(description); closing with \(code.rawValue) (\(code.meaning))"
         case .closed(let id, let code, let reason, let clean):

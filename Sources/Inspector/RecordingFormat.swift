@@ -291,6 +291,18 @@ struct RecordingEncoder {
         switch event {
         case .frame(let connection, let direction, let header, let payload, let wire):
             appendFrame(connection: connection, direction: direction, header: header, payload: payload, wire: wire, tNs: tNs, to: out)
+        case .message(let connection, let direction, let opcode, let payload):
+            out.append("{\"type\":\"message\",\"conn\":")
+            out.appendDecimal(connection)
+            out.append(direction == .incoming ? ",\"dir\":\"in\",\"t_ns\":" : ",\"dir\":\"out\",\"t_ns\":")
+            out.appendDecimal(tNs)
+            out.append(",\"opcode\":")
+            out.appendDecimal(Int(opcode.rawValue))
+            out.append(",\"length\":")
+            out.appendDecimal(payload.count)
+            out.append(",\"payload\":")
+            out.appendBase64String(payload)
+            out.append("}")
         case .violation(let connection, let description, let code, let wire):
             appendViolation(connection: connection, description: description, code: code, wire: wire, tNs: tNs, to: out)
         case .opened(let connection, let peer, let request, let response, let subprotocol, let extensions):

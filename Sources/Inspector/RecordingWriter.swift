@@ -135,6 +135,8 @@ public final class RecordingWriter {
 
     private func write(_ event: SessionEvent, tNs: UInt64, now: UInt64) throws(RecordingError) {
         guard fd >= 0 else { throw .io(path: path, reason: "recording already closed") }
+        // Whole messages are derived from the recorded frames; replay needs only those.
+        if case .message = event { return }
         encoder.append(event, tNs: tNs, to: buffer)
         buffer.append(0x0A)
         eventsWritten += 1

@@ -16,6 +16,10 @@ public enum SessionEvent: Sendable {
     /// The peer's handshake was refused (server) or its response refused (client).
     case handshakeFailed(connection: Int, peer: String, reason: String)
     case frame(connection: Int, direction: Direction, header: Header, payload: [UInt8], wire: [UInt8])
+    /// A whole data message as the application sees it (after reassembly and
+    /// decompression). Reported when an extension transforms payloads, so that the frame
+    /// events' compressed bytes are not all one sees.
+    case message(connection: Int, direction: Direction, opcode: OpCode, payload: [UInt8])
     /// The peer broke the protocol; we failed the connection with `code`.
     case violation(connection: Int, description: String, code: CloseCode, wire: [UInt8])
     /// The connection is gone. `clean` is true when both close frames were exchanged.

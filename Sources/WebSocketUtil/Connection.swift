@@ -258,7 +258,9 @@ public final class Connection {
         if opcode == .text && !utf8.isComplete { return fail(.invalidUTF8) }
         messageOpcode = nil
         messageCompressed = false
-        if closeState == .open {
+        // After our close went out the peer may still be sending (RFC 6455 5.5.1): its
+        // messages are delivered, not lost; only a completed close stops them.
+        if closeState != .closed {
             message.withUnsafeBytes { onEvent(.message(opcode, $0)) }
         }
         message.removeAll(keepingCapacity: true)

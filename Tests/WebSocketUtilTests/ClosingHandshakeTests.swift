@@ -49,6 +49,18 @@ struct ClosingHandshakeTests {
         #expect(h.take().isEmpty, "our close is not sent twice")
     }
 
+    @Test(arguments: [Role.server, .client])
+    func messagesArrivingAfterOurCloseAreDelivered(role: Role) throws {
+        let h = Harness(role: role)
+        h.connection.sendClose(code: .normalClosure, reason: "")
+        _ = try h.takeFrames()
+        // The peer sent these before it saw our close; they must not be lost.
+        h.feed(frame(.text, "in flight", from: role.peer) + closeFrame(.normalClosure, from: role.peer))
+        #expect(h.semanticEvents == [
+            .message(.text, bytes("in flight")), .closeReceived(code: .normalClosure, reason: ""), .closingHandshakeDone,
+        ])
+    }
+
     @Test func secondSendCloseIsIgnored() throws {
         let h = Harness(role: .server)
         h.connection.sendClose(code: .normalClosure, reason: "")
