@@ -41,6 +41,6 @@ let package = Package(
         .testTarget(name: "WebSocketUtilTests", dependencies: ["WebSocketUtil"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "CZlib"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport"]),
-        .testTarget(name: "InspectorTests", dependencies: ["Inspector"]),
+        .testTarget(name: "InspectorTests", dependencies: ["Inspector", "WebSocketTransport"]),
     ]
 )
