@@ -54,6 +54,9 @@ final class Peer: ConnectionDelegate {
     /// A handshake failure was already reported.
     private var handshakeReported = false
     private static let outputHighWater = 8 << 20
+    private var craftedQueue: [CraftedWrite] = []
+    private var craftedDone: [() -> Void] = []
+    private var writingCrafted = false
 
     init(id: Int, tcp: TCPConnection, loop: EventLoop, options: EndpointOptions, handshake: HandshakeDriver,
          report: @escaping (SessionEvent) -> Void) {
@@ -191,6 +194,7 @@ final class Peer: ConnectionDelegate {
 
     /// Starts the closing handshake from our side.
     func close(code: CloseCode, reason: String) {
+        if writingCrafted { return craftedDone.append { [weak self] in self?.close(code: code, reason: reason) } }
         guard let connection else { return finish(closeTCP: true) }
         connection.sendClose(code: code, reason: reason)
         flush()
@@ -202,6 +206,9 @@ final class Peer: ConnectionDelegate {
 
     /// Sends a data message, split into frames of `fragmentSize` bytes when given.
     func send(_ opcode: OpCode, payload: [UInt8], fragmentSize: Int? = nil) {
+        if writingCrafted {
+            return craftedDone.append { [weak self] in self?.send(opcode, payload: payload, fragmentSize: fragmentSize) }
+        }
         guard let connection else { return }
         if reportsMessages {
             report(.message(connection: id, direction: .outgoing, opcode: opcode, payload: payload))
@@ -213,7 +220,68 @@ final class Peer: ConnectionDelegate {
         flush()
     }
 
+    /// Writes crafted frames byte for byte, in order. The pieces of a `chop=N` frame go out
+    /// as separate TCP writes a moment apart (TCP_NODELAY is on), so the peer really gets
+    /// the frame in pieces. `done` runs once everything was handed to the socket.
+    func sendCrafted(_ frames: [CraftedFrame], done: @escaping () -> Void = {}) {
+        guard connection != nil, !finished else { return done() }
+        for frame in frames {
+            for crafted in frame.repetitions() {
+                let pieces = crafted.writes
+                for (index, piece) in pieces.enumerated() {
+                    craftedQueue.append(CraftedWrite(bytes: Array(piece), frame: index == 0 ? crafted : nil,
+                                                     pauseAfter: index + 1 < pieces.count))
+                }
+            }
+        }
+        craftedDone.append(done)
+        if !writingCrafted { writeCrafted() }
+    }
+
+    private struct CraftedWrite {
+        var bytes: [UInt8]
+        /// Set on the first piece of each frame: reported when it goes out.
+        var frame: CraftedFrame?
+        var pauseAfter: Bool
+    }
+
+    private func writeCrafted() {
+        writingCrafted = true
+        flush()
+        while !craftedQueue.isEmpty {
+            guard !finished else { break }
+            let next = craftedQueue.removeFirst()
+            if let frame = next.frame { reportCrafted(frame) }
+            tcp.write(next.bytes)
+            if next.pauseAfter {
+                _ = loop.schedule(after: .milliseconds(2)) { [weak self] in self?.writeCrafted() }
+                return
+            }
+        }
+        craftedQueue.removeAll()
+        writingCrafted = false
+        let callbacks = craftedDone
+        craftedDone = []
+        for callback in callbacks { callback() }
+    }
+
+    private func reportCrafted(_ frame: CraftedFrame) {
+        guard options.reportFrames else { return }
+        if let header = frame.header {
+            report(.frame(connection: id, direction: .outgoing, header: header, payload: frame.payload, wire: frame.wire))
+        } else if case .header(let header, let size) = Header.decode(frame.wire),
+                  UInt64(frame.wire.count - size) == header.length {
+            // raw: bytes that happen to form one frame are shown as that frame.
+            var payload = Array(frame.wire[size...])
+            if header.masked { payload.withUnsafeMutableBytes { Cipher.mask($0, key: header.maskKey) } }
+            report(.frame(connection: id, direction: .outgoing, header: header, payload: payload, wire: frame.wire))
+        } else {
+            report(.rawSent(connection: id, wire: frame.wire))
+        }
+    }
+
     func sendControl(_ opcode: OpCode, payload: [UInt8]) {
+        if writingCrafted { return craftedDone.append { [weak self] in self?.sendControl(opcode, payload: payload) } }
         connection?.sendControl(opcode, payload: payload)
         flush()
     }
@@ -234,8 +302,21 @@ final class Peer: ConnectionDelegate {
         if let connection {
             connection.transportClosed()
             let clean = connection.sentClose != nil && connection.receivedClose != nil
-            let code = connection.receivedClose?.code ?? (connection.receivedClose == nil ? .abnormalClosure : .noStatusReceived)
-            report(.closed(connection: id, code: code, reason: connection.receivedClose?.reason ?? "", clean: clean))
+            // The peer's code when it sent one; else ours when we failed or closed the
+            // connection; 1006 when TCP just went away.
+            let code: CloseCode
+            let reason: String
+            if let received = connection.receivedClose {
+                code = received.code ?? .noStatusReceived
+                reason = received.reason
+            } else if let sent = connection.sentClose {
+                code = sent.code ?? .noStatusReceived
+                reason = sent.reason
+            } else {
+                code = .abnormalClosure
+                reason = ""
+            }
+            report(.closed(connection: id, code: code, reason: reason, clean: clean))
         } else if !handshakeReported {
             report(.handshakeFailed(connection: id, peer: tcp.remoteDescription,
                                     reason: "connection closed during the opening handshake"))

@@ -120,6 +120,11 @@ public final class ClientEndpoint {
         whenOpen { $0.send(opcode, payload: payload, fragmentSize: fragmentSize) }
     }
 
+    /// Writes frames made from frame specs byte for byte (see `FrameSpec`).
+    public func sendCrafted(_ frames: [CraftedFrame], done: @escaping () -> Void = {}) {
+        whenOpen { $0.sendCrafted(frames, done: done) }
+    }
+
     public func ping(_ payload: [UInt8]) { whenOpen { $0.sendControl(.ping, payload: payload) } }
 
     /// Starts the closing handshake once everything queued before it has been sent.

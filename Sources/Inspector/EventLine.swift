@@ -26,6 +26,9 @@ public enum EventLine {
             let header = Header(fin: true, opcode: opcode, length: UInt64(payload.count))
             let arrow = direction == .incoming ? "<=" : "=>"
             return "#\(id) \(arrow) \(opcode.name.padding(6)) message len=\(payload.count) \(preview(header, payload))"
+        case .rawSent(let id, let wire):
+            let shown = wire.prefix(previewLimit / 2)
+            return "#\(id) -> raw    \(wire.count) bytes hex:" + SafeText.hex(Array(shown)) + (wire.count > shown.count ? "…" : "")
         case .violation(let id, let description, let code, _):
             return "#\(id) protocol violation: \(description); closing with \(code.rawValue) (\(code.meaning))"
         case .closed(let id, let code, let reason, let clean):

@@ -303,6 +303,11 @@ struct RecordingEncoder {
             out.append(",\"payload\":")
             out.appendBase64String(payload)
             out.append("}")
+        case .rawSent(let connection, let wire):
+            Self.appendFrameStart(connection: connection, direction: .outgoing, tNs: tNs, to: out)
+            out.append(",\"wire\":")
+            out.appendBase64String(wire)
+            out.append(",\"error\":\"raw bytes, not one frame\"}")
         case .violation(let connection, let description, let code, let wire):
             appendViolation(connection: connection, description: description, code: code, wire: wire, tNs: tNs, to: out)
         case .opened(let connection, let peer, let request, let response, let subprotocol, let extensions):

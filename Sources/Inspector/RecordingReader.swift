@@ -676,6 +676,9 @@ struct ScannedLine {
             if case .value = error {
                 let description = try required(error, "error", bytes)
                 let wire = try base64(wire, "wire", bytes) ?? []
+                if dir == .outgoing {
+                    return .event(RecordedEvent(line: number, tNs: t, event: .rawSent(connection: id, wire: wire)))
+                }
                 let code = closeCode.map { CloseCode(UInt16(truncatingIfNeeded: $0)) } ?? .protocolError
                 return .event(RecordedEvent(line: number, tNs: t, event: .violation(connection: id, description: description, code: code, wire: wire)))
             }

@@ -20,6 +20,8 @@ public enum SessionEvent: Sendable {
     /// decompression). Reported when an extension transforms payloads, so that the frame
     /// events' compressed bytes are not all one sees.
     case message(connection: Int, direction: Direction, opcode: OpCode, payload: [UInt8])
+    /// Crafted `raw:` bytes that do not form one frame were written as they are.
+    case rawSent(connection: Int, wire: [UInt8])
     /// The peer broke the protocol; we failed the connection with `code`.
     case violation(connection: Int, description: String, code: CloseCode, wire: [UInt8])
     /// The connection is gone. `clean` is true when both close frames were exchanged.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Inspector
+import WebSocket
 import WebSocketTransport
 
 struct Connect: ParsableCommand {
@@ -22,7 +23,8 @@ struct Connect: ParsableCommand {
         if target.isSecure { fail("wss:// needs TLS, which this build does not support yet") }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
-        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(), report: connection.printer())
+        let session = connection.makeSession(mode: "connect", endpoint: target.description)
+        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(), report: session.record)
         var status: Int32 = 0
         client.onFinished = { opened in
             status = opened ? 0 : 1
@@ -40,7 +42,7 @@ struct Connect: ParsableCommand {
             var watch: Watch?
             watch = try? loop.watchReadable(fd: 0) {
                 let (received, ended) = lines.read()
-                for line in received { client.sendText(line) }
+                for line in received { InputLine.handle(line, client: client) }
                 if ended {
                     if let watch { loop.unwatch(watch) }
                     watch = nil
@@ -51,6 +53,50 @@ struct Connect: ParsableCommand {
         client.start()
         do { try loop.run() } catch { fail("\(error)") }
         if status != 0 { Glibc.exit(status) }
+    }
+}
+
+/// What a line typed on stdin does: a text message, or one of the slash commands.
+enum InputLine {
+    static let help = """
+        Each line is sent as a text message. Commands:
+          /frame SPEC       send a crafted frame (see the frame-spec language in DESIGN.md)
+          /ping [TEXT]      send a ping
+          /close [CODE [REASON]]  start the closing handshake (default 1000)
+          //TEXT            send "/TEXT" as text
+          /help             this list
+        """
+
+    static func handle(_ line: String, client: ClientEndpoint) {
+        guard line.hasPrefix("/") else { return client.sendText(line) }
+        if line.hasPrefix("//") { return client.sendText(String(line.dropFirst())) }
+        let command = line.prefix { $0 != " " }
+        let argument = line.dropFirst(command.count).drop { $0 == " " }
+        switch command {
+        case "/frame":
+            do {
+                let frame = try FrameSpec.parse(String(argument), role: .client)
+                client.sendCrafted([frame])
+            } catch {
+                StandardOutput.write("wscope: \(error.message) (column \(error.column))\n\(error.pointing(into: String(argument)))\n", fd: 2)
+            }
+        case "/ping":
+            client.ping(Array(argument.utf8))
+        case "/close":
+            let parts = argument.split(separator: " ", maxSplits: 1)
+            var code = CloseCode.normalClosure
+            if let first = parts.first {
+                guard let value = UInt16(first) else {
+                    return StandardOutput.write("wscope: /close expects a numeric code, got '\(first)'\n", fd: 2)
+                }
+                code = CloseCode(value)
+            }
+            client.close(code: code, reason: parts.count > 1 ? String(parts[1]) : "")
+        case "/help":
+            StandardOutput.write(help, fd: 2)
+        default:
+            StandardOutput.write("wscope: unknown command '\(command)' (/help lists them; //text sends '/text')\n", fd: 2)
+        }
     }
 }
 

@@ -21,7 +21,8 @@ struct Listen: ParsableCommand {
         do { hostPort = try HostPort.parse(address) } catch { fail("\(error)") }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
-        let server = ServerEndpoint(loop: loop, options: connection.endpointOptions(), report: connection.printer())
+        let session = connection.makeSession(mode: "listen", endpoint: hostPort.description)
+        let server = ServerEndpoint(loop: loop, options: connection.endpointOptions(), report: session.record)
         do {
             try server.start(host: hostPort.host, port: hostPort.port)
         } catch {

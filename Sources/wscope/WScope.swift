@@ -9,7 +9,7 @@ struct WScope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wscope",
         abstract: "A WebSocket inspector: connect, listen, watch every frame, craft and replay.",
-        subcommands: [Demo.self, Connect.self, Listen.self]
+        subcommands: [Demo.self, Connect.self, Listen.self, Send.self]
     )
 }
 
@@ -23,6 +23,12 @@ struct ConnectionOptions: ParsableArguments {
 
     @Flag(name: .long, help: "With --no-tui: print nothing per frame (for benchmarks and conformance runs).")
     var quiet = false
+
+    @Flag(name: .long, help: "With --no-tui: print one JSON object per line in the recording format instead of text.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Record the session to FILE (JSON Lines, see DESIGN.md).", valueName: "FILE"))
+    var record: String?
 
     @Option(name: .customLong("max-message"), help: "Largest message accepted, in bytes (close 1009 beyond).")
     var maxMessage: Int = 64 << 20
@@ -76,18 +82,49 @@ struct ConnectionOptions: ParsableArguments {
         return options
     }
 
-    /// Prints events as lines (flushed per line so the output can be piped).
-    func printer() -> (SessionEvent) -> Void {
+    /// The session with its sinks: the line or JSON printer on stdout (flushed per line so
+    /// the output can be piped) and the recording file. Exits with one line when the
+    /// recording cannot be created.
+    func makeSession(mode: String, endpoint: String) -> Session {
+        let session = Session(keepsEntries: !quiet)
+        let header = RecordingHeader(mode: mode, endpoint: endpoint)
+        if let record {
+            do {
+                let writer = try RecordingWriter(path: record, header: header, startMonotonicNanoseconds: session.startMonotonicNanoseconds)
+                var failed = false
+                session.addSink { entry in
+                    guard !failed else { return }
+                    do {
+                        try writer.write(entry.event, tNs: entry.tNs)
+                    } catch {
+                        failed = true
+                        StandardOutput.write("wscope: recording stopped: \(error)\n", fd: 2)
+                    }
+                }
+            } catch {
+                fail("\(error)")
+            }
+        }
         let quiet = self.quiet
-        return { event in
+        if json && !quiet {
+            do {
+                let writer = try RecordingWriter(fileDescriptor: 1, header: header, startMonotonicNanoseconds: session.startMonotonicNanoseconds)
+                session.addSink { entry in try? writer.write(entry.event, tNs: entry.tNs) }
+            } catch {
+                fail("\(error)")
+            }
+            return session
+        }
+        session.addSink { entry in
             if quiet {
-                switch event {
+                switch entry.event {
                 case .listening, .error, .handshakeFailed: break
                 default: return
                 }
             }
-            StandardOutput.writeLine(EventLine.format(event))
+            StandardOutput.writeLine(EventLine.format(entry.event))
         }
+        return session
     }
 }
 
