@@ -75,3 +75,46 @@ extension DeflateNegotiator {
         self.init(config: config)
     }
 }
+
+/// Inflates the compressed messages of a recording for views that show payloads as the
+/// application saw them (HAR export): one inflater per connection and direction, set up
+/// from the extensions each connection negotiated, fed in recording order so that
+/// context takeover works.
+public final class RecordingInflater {
+    private var parameters: [Int: DeflateParameters] = [:]
+    private var inflaters: [Int: [Direction: PerMessageDeflate]] = [:]
+    /// The side wscope played: its peer's frames are `.incoming`.
+    private let ourRole: Role
+    public static let messageLimit = 256 << 20
+
+    /// `mode` is the recording header's (`listen` means wscope was the server).
+    public init(mode: String) {
+        ourRole = mode == "listen" ? .server : .client
+    }
+
+    /// Notes what a connection negotiated (from its `open` event).
+    public func opened(connection: Int, extensions: String?) {
+        guard let extensions,
+              let negotiated = try? PerMessageDeflateConfig(offersClientMaxWindowBits: true).accept(response: extensions)
+        else { return }
+        parameters[connection] = negotiated
+    }
+
+    public func inflate(connection: Int, direction: Direction, compressed: [UInt8]) -> [UInt8]? {
+        guard let negotiated = parameters[connection] else { return nil }
+        // Incoming frames were compressed by the peer: inflate them as we did.
+        let role: Role = direction == .incoming ? ourRole : (ourRole == .client ? .server : .client)
+        let inflater: PerMessageDeflate
+        if let existing = inflaters[connection]?[direction] {
+            inflater = existing
+        } else {
+            inflater = PerMessageDeflate(parameters: negotiated, role: role)
+            inflaters[connection, default: [:]][direction] = inflater
+        }
+        var output: [UInt8] = []
+        let failure = compressed.withUnsafeBytes {
+            inflater.decompress($0, isFinal: true, into: &output, limit: Self.messageLimit)
+        }
+        return failure == nil ? output : nil
+    }
+}
