@@ -7,6 +7,7 @@ export ROOT
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 export PYTHON=$ROOT/.build-venv/bin/python
 export PYTHONUNBUFFERED=1
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ next to the peers in Tests/Interop
 
 # require_peers: fail with a hint when the interop peers' runtimes are missing.
 require_peers() {

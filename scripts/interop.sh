@@ -15,6 +15,7 @@
 #                     (Tests/Interop/*_driver_server.*) sends the sequence to wscope and
 #                     checks the echoes. Deflate variants come from the server's
 #                     configuration (peer-config) or from wscope's offer (wscope-offer).
+# Two more cases run the peers against each other, without wscope.
 # Every case checks each echo byte for byte and by type, the negotiated
 # Sec-WebSocket-Extensions (exactly), a closing handshake with 1000 seen by the peer,
 # and wscope's own "closed 1000 ... cleanly" line.
@@ -26,7 +27,7 @@
 #
 # Prints one line per case (PASS/FAIL/SKIP with seconds; a FAIL is followed by the last
 # lines of its logs), then `N passed, M failed`; exits 1 if M > 0. Logs:
-# .build-interop-logs/CASE.{wscope,peer}.log. CASE_TIMEOUT (seconds, default 90) bounds
+# .build-interop-logs/CASE.{wscope,peer,client,server}.log. CASE_TIMEOUT (seconds, default 60) bounds
 # each process of a case.
 set -uo pipefail
 
@@ -42,7 +43,8 @@ WSCOPE=$(cd "$(dirname "$WSCOPE")" && pwd)/$(basename "$WSCOPE")
 require_peers || exit 2
 
 FILTER=${1:-*}
-CASE_TIMEOUT=${CASE_TIMEOUT:-90}
+CASE_TIMEOUT=${CASE_TIMEOUT:-60}
+PEER_TIMEOUT=30  # seconds the peers wait for each echo (they fail with a clear message)
 INTEROP=$ROOT/Tests/Interop
 LOGS=$ROOT/.build-interop-logs
 rm -rf "$LOGS"
@@ -69,6 +71,13 @@ peer_client() {  # py|node -> command of the peer's client
     case $1 in
         py) echo "$PYTHON $INTEROP/py_client.py" ;;
         node) echo "node $INTEROP/node_client.js" ;;
+    esac
+}
+
+peer_echo() {  # py|node -> command of the peer's echo server
+    case $1 in
+        py) echo "$PYTHON $INTEROP/py_echo_server.py" ;;
+        node) echo "node $INTEROP/node_echo_server.js" ;;
     esac
 }
 
@@ -179,15 +188,19 @@ listen_case() {
     fi
     # shellcheck disable=SC2046
     (cd "$INTEROP" && timeout "$CASE_TIMEOUT" $(peer_client "$peer") "ws://127.0.0.1:$port/" \
-        --expect "$expect" --sequence "$sequence" "${pargs[@]}") >"$base.peer.log" 2>&1
+        --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${pargs[@]}") >"$base.peer.log" 2>&1
     rc=$?
     # Give wscope a moment to log the end of the connection before stopping it.
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         wscope_closed_cleanly "$base.wscope.log" && break
         sleep 0.1
     done
+    local alive=1
+    kill -0 "$server" 2>/dev/null || alive=0
     stop_background "$server"
-    if [ "$rc" != 0 ]; then
+    if [ "$alive" = 0 ]; then
+        reason="wscope listen exited by itself with status $STOPPED_RC"
+    elif [ "$rc" != 0 ]; then
         reason=$(reason_from "$base.peer.log" "$rc" "$peer client")
     elif ! wscope_closed_cleanly "$base.wscope.log"; then
         reason="wscope did not log a clean close 1000"
@@ -211,7 +224,7 @@ connect_case() {
 
     # shellcheck disable=SC2046
     start_background "$base.peer.log" bash -c 'cd "$1" && shift && exec "$@"' _ "$INTEROP" \
-        $(peer_driver "$peer") --expect "$expect" --sequence "$sequence" "${pargs[@]}"
+        $(peer_driver "$peer") --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${pargs[@]}"
     local driver=$LAST_PID
     if ! port=$(wait_for_port "$base.peer.log" 20); then
         stop_background "$driver"
@@ -233,12 +246,48 @@ connect_case() {
     report "$name" "$start" "$reason"
 }
 
+# peer_case NAME CLIENT SERVER EXPECT SEQUENCE SERVER_ARGS... -- CLIENT_ARGS...
+#   No wscope: one peer's client against the other peer's echo server, to show that the
+#   peers themselves agree before they judge wscope.
+peer_case() {
+    local name=$1 client=$2 server=$3 expect=$4 sequence=$5
+    shift 5
+    selected "$name" || return 0
+    local sargs=() cargs=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do sargs+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    cargs=("$@")
+    local base=$LOGS/${name//\//_} start port rc reason=""
+    start=$(date +%s.%N)
+    # shellcheck disable=SC2046
+    start_background "$base.server.log" bash -c 'cd "$1" && shift && exec "$@"' _ "$INTEROP" \
+        $(peer_echo "$server") "${sargs[@]}"
+    local pid=$LAST_PID
+    if ! port=$(wait_for_port "$base.server.log" 20); then
+        stop_background "$pid"
+        report "$name" "$start" "$server echo server printed no port"
+        return
+    fi
+    # shellcheck disable=SC2046
+    (cd "$INTEROP" && timeout "$CASE_TIMEOUT" $(peer_client "$client") "ws://127.0.0.1:$port/" \
+        --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${cargs[@]}") >"$base.client.log" 2>&1
+    rc=$?
+    stop_background "$pid"
+    [ "$rc" = 0 ] || reason=$(reason_from "$base.client.log" "$rc" "$client client")
+    report "$name" "$start" "$reason"
+}
+
 PMD=permessage-deflate
 SNCT=server_no_context_takeover
 CNCT=client_no_context_takeover
 
 echo "interop: $WSCOPE, logs in ${LOGS#"$ROOT"/}/"
 RUN_START=$(date +%s.%N)
+
+# The peers against each other (cnct: the client compresses without context takeover).
+peer_case "peers/py-client+node-echo" py node "$PMD; $CNCT" medium --deflate -- --deflate-params "$CNCT"
+peer_case "peers/node-client+py-echo" node py "$PMD; server_max_window_bits=10" medium \
+    --deflate -- --deflate-params "server_max_window_bits=10"
 
 for peer in py node; do
     # --- wscope listen --echo; the peer's client offers the variant. -------------------
