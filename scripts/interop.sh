@@ -25,12 +25,17 @@
 # and compressible binary. full runs without deflate and with default deflate, medium
 # for the context-takeover variants, short for the window-bits sweep.
 #
-# Prints one line per case (PASS/FAIL/SKIP with seconds; a FAIL is followed by the last
-# lines of its logs), then `N passed, M failed`; exits 1 if M > 0. Logs:
-# .build-interop-logs/CASE.{wscope,peer,client,server}.log. CASE_TIMEOUT (seconds, default 60) bounds
-# each process of a case.
+# Prints one line per case (PASS/FAIL with seconds, a FAIL followed by the last lines
+# of its logs; SKIP for what a peer cannot do, not counted), then `N passed, M failed`;
+# exits 1 if M > 0, 2 if wscope or a peer is missing. Logs go to
+# .build-interop-logs/CASE.{wscope,peer,client,server}.log. CASE_TIMEOUT (seconds,
+# default 60) bounds each process of a case. Every process is killed on exit.
 set -uo pipefail
 
+WSCOPE=${WSCOPE:-}
+if [ -n "$WSCOPE" ] && [ -x "$WSCOPE" ]; then
+    WSCOPE=$(cd "$(dirname "$WSCOPE")" && pwd)/$(basename "$WSCOPE")  # relative to the caller
+fi
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
@@ -52,7 +57,7 @@ mkdir -p "$LOGS"
 
 PASSED=0
 FAILED=0
-BACKGROUND=()  # pids of servers still running
+BACKGROUND=()  # pids (of `timeout`, which passes signals on) that may still be running
 
 cleanup() {
     local pid
@@ -92,21 +97,22 @@ peer_driver() {  # py|node -> command of the peer's driver server
 start_background() {
     local log=$1
     shift
-    timeout "$CASE_TIMEOUT" "$@" >"$log" 2>&1 &
+    timeout "$CASE_TIMEOUT" "$@" </dev/null >"$log" 2>&1 &
     BACKGROUND+=($!)
     LAST_PID=$!
+}
+
+# run_logged LOG CMD...: runs CMD (under timeout) to completion, output to LOG; sets
+# STOPPED_RC. In the background plus `wait`, so that Ctrl-C stops the run at once.
+run_logged() {
+    start_background "$@"
+    wait_background "$LAST_PID"
 }
 
 # stop_background PID: kills it if still running; sets STOPPED_RC to its exit status.
 stop_background() {
     kill "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    STOPPED_RC=$?
-    local keep=() pid
-    for pid in "${BACKGROUND[@]}"; do
-        [ "$pid" = "$1" ] || keep+=("$pid")
-    done
-    BACKGROUND=("${keep[@]}")
+    wait_background "$1"
 }
 
 # wait_background PID: waits for it to exit by itself; sets STOPPED_RC.
@@ -187,9 +193,9 @@ listen_case() {
         return
     fi
     # shellcheck disable=SC2046
-    (cd "$INTEROP" && timeout "$CASE_TIMEOUT" $(peer_client "$peer") "ws://127.0.0.1:$port/" \
-        --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${pargs[@]}") >"$base.peer.log" 2>&1
-    rc=$?
+    run_logged "$base.peer.log" $(peer_client "$peer") "ws://127.0.0.1:$port/" \
+        --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${pargs[@]}"
+    rc=$STOPPED_RC
     # Give wscope a moment to log the end of the connection before stopping it.
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         wscope_closed_cleanly "$base.wscope.log" && break
@@ -223,17 +229,16 @@ connect_case() {
     start=$(date +%s.%N)
 
     # shellcheck disable=SC2046
-    start_background "$base.peer.log" bash -c 'cd "$1" && shift && exec "$@"' _ "$INTEROP" \
-        $(peer_driver "$peer") --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${pargs[@]}"
+    start_background "$base.peer.log" $(peer_driver "$peer") \
+        --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${pargs[@]}"
     local driver=$LAST_PID
     if ! port=$(wait_for_port "$base.peer.log" 20); then
         stop_background "$driver"
         report "$name" "$start" "$peer driver server printed no port"
         return
     fi
-    timeout "$CASE_TIMEOUT" "$WSCOPE" connect "ws://127.0.0.1:$port/" --echo --no-tui "${wargs[@]}" \
-        </dev/null >"$base.wscope.log" 2>&1
-    rc=$?
+    run_logged "$base.wscope.log" "$WSCOPE" connect "ws://127.0.0.1:$port/" --echo --no-tui "${wargs[@]}"
+    rc=$STOPPED_RC
     wait_background "$driver"
     drc=$STOPPED_RC
     if [ "$drc" != 0 ]; then
@@ -260,8 +265,7 @@ peer_case() {
     local base=$LOGS/${name//\//_} start port rc reason=""
     start=$(date +%s.%N)
     # shellcheck disable=SC2046
-    start_background "$base.server.log" bash -c 'cd "$1" && shift && exec "$@"' _ "$INTEROP" \
-        $(peer_echo "$server") "${sargs[@]}"
+    start_background "$base.server.log" $(peer_echo "$server") "${sargs[@]}"
     local pid=$LAST_PID
     if ! port=$(wait_for_port "$base.server.log" 20); then
         stop_background "$pid"
@@ -269,9 +273,9 @@ peer_case() {
         return
     fi
     # shellcheck disable=SC2046
-    (cd "$INTEROP" && timeout "$CASE_TIMEOUT" $(peer_client "$client") "ws://127.0.0.1:$port/" \
-        --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${cargs[@]}") >"$base.client.log" 2>&1
-    rc=$?
+    run_logged "$base.client.log" $(peer_client "$client") "ws://127.0.0.1:$port/" \
+        --expect "$expect" --sequence "$sequence" --timeout "$PEER_TIMEOUT" "${cargs[@]}"
+    rc=$STOPPED_RC
     stop_background "$pid"
     [ "$rc" = 0 ] || reason=$(reason_from "$base.client.log" "$rc" "$client client")
     report "$name" "$start" "$reason"
