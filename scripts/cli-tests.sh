@@ -1,0 +1,969 @@
+#!/usr/bin/env bash
+# End-to-end tests of the wscope command line, against real peers and real captures.
+#
+#   WSCOPE=.build-cli/debug/wscope scripts/cli-tests.sh
+#
+# Builds nothing: takes the binary from $WSCOPE (default .build/debug/wscope). Needs
+# scripts/bootstrap.sh's packages (tshark, node-ws, openssl, the .build-venv with
+# websockets). Runs with no stdin (CI=true) and as root (tshark captures on lo).
+#
+# Sections (each check prints "PASS name" or "FAIL name: reason" and relevant output):
+#   1. tshark/...     crafted frames (`wscope send`) captured on loopback and dissected by
+#                     tshark: FIN, RSV bits, opcode, MASK, length fields as the spec says
+#   2. bad-input/...  one clear error line and the documented exit code, never a crash
+#   3. recordings/... the sample recordings (made by Tests/CLI/make-recordings.sh):
+#                     dump, dump --json, HAR round trip, a DevTools HAR
+#   4. kill9/...      a recording survives kill -9 of the recorder
+#   5. json/...       connect --json: valid JSON Lines, flushed per line
+#   6. peers/...      connect to Node ws, listen with Python websockets clients
+#   7. coming soon:   replay --to/--serve, wss:// and listen --tls-*; each part is skipped
+#                     with "SKIP (not built yet)" only when wscope lacks the feature
+#                     (`wscope replay --help` shows no replay command; `connect --help`
+#                     has no --cacert; `listen --help` has no --tls-cert)
+# Ends with one line "N passed, M failed"; exits 1 if M > 0. Logs: .build-cli-logs/.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+WSCOPE=${WSCOPE:-.build/debug/wscope}
+if [ ! -x "$WSCOPE" ]; then
+    echo "cli-tests: no wscope binary at '$WSCOPE' (build it, or set WSCOPE=path/to/wscope)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+WSCOPE=$(cd "$(dirname "$WSCOPE")" && pwd)/$(basename "$WSCOPE")
+CLI=$ROOT/Tests/CLI
+LOGS=$ROOT/.build-cli-logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+TMP=$(mktemp -d /tmp/wscope-cli-tests.XXXXXX)
+BG_TIMEOUT=90   # seconds any background process may live
+CMD_TIMEOUT=20  # seconds any foreground command may take (unless a check says otherwise)
+
+PASSED=0
+FAILED=0
+BACKGROUND=()
+STARTED=$(date +%s.%N)
+
+cleanup() {
+    local pid
+    exec 7>&- 2>/dev/null
+    for pid in "${BACKGROUND[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${BACKGROUND[@]}"; do wait "$pid" 2>/dev/null; done
+    BACKGROUND=()
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- reporting ---------------------------------------------------------------------------
+
+show() {  # FILE...: the last lines of each, indented
+    local f
+    for f in "$@"; do
+        [ -s "$f" ] || continue
+        echo "    --- ${f#"$ROOT"/} (last lines)"
+        tail -n 8 "$f" | cut -c 1-220 | sed 's/^/    /'
+    done
+}
+
+pass() {  # NAME [NOTE]
+    PASSED=$((PASSED + 1))
+    echo "PASS $1${2:+ ($2)}"
+}
+
+fail() {  # NAME REASON [LOG...]
+    local name=$1 reason=$2
+    shift 2
+    FAILED=$((FAILED + 1))
+    echo "FAIL $name: $reason"
+    show "$@"
+}
+
+skip() {  # WHAT WHY
+    echo "SKIP (not built yet) $1: $2"
+}
+
+# tally FILE: counts the "PASS ..."/"FAIL ..." lines a helper printed, and prints them.
+tally() {
+    local line
+    while IFS= read -r line; do
+        case $line in
+            PASS\ *) PASSED=$((PASSED + 1)); echo "$line" ;;
+            FAIL\ *) FAILED=$((FAILED + 1)); echo "$line" ;;
+            *) echo "    $line" ;;
+        esac
+    done <"$1"
+}
+
+section() {
+    echo
+    echo "== $1 ($(elapsed) s)"
+}
+
+elapsed() {
+    awk -v s="$STARTED" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
+}
+
+logname() {
+    local name=${1//\//_}
+    echo "$LOGS/${name// /_}"
+}
+
+# --- processes ---------------------------------------------------------------------------
+
+# bg NAME CMD...: runs CMD in the background under timeout, stdin /dev/null, output in
+# the log NAME.log; LAST_PID is timeout's pid (killing it stops CMD).
+bg() {
+    local log
+    log=$(logname "$1").log
+    shift
+    timeout -k 2 "$BG_TIMEOUT" "$@" </dev/null >"$log" 2>&1 &
+    LAST_PID=$!
+    BACKGROUND+=("$LAST_PID")
+}
+
+forget() {  # PID: drop from BACKGROUND
+    local keep=() pid
+    for pid in "${BACKGROUND[@]}"; do [ "$pid" = "$1" ] || keep+=("$pid"); done
+    BACKGROUND=("${keep[@]}")
+}
+
+stop() {  # PID: TERM it, wait; STOPPED_RC
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    STOPPED_RC=$?
+    forget "$1"
+}
+
+# run NAME [-t SECONDS] [-i INPUTFILE] CMD...: foreground, under timeout; stdout in
+# NAME.out, stderr in NAME.err; sets RC, OUT, ERR.
+run() {
+    local name=$1 t=$CMD_TIMEOUT input=/dev/null
+    shift
+    while true; do
+        case $1 in
+            -t) t=$2; shift 2 ;;
+            -i) input=$2; shift 2 ;;
+            *) break ;;
+        esac
+    done
+    OUT=$(logname "$name").out
+    ERR=$(logname "$name").err
+    timeout -k 2 "$t" "$@" <"$input" >"$OUT" 2>"$ERR"
+    RC=$?
+}
+
+# crash_reason RC FILE...: non-empty when the process crashed or hung.
+crash_reason() {
+    local rc=$1
+    shift
+    if [ "$rc" -eq 124 ]; then
+        echo "timed out"
+        return
+    fi
+    if [ "$rc" -ge 125 ]; then
+        echo "exit status $rc (signal or timeout)"
+        return
+    fi
+    if grep -q -E 'Fatal error|Stack dump|[Bb]acktrace|Segmentation fault|Illegal instruction|Current stack trace|Crash|💣' "$@" 2>/dev/null; then
+        echo "crash text in the output: $(grep -h -m 1 -E 'Fatal error|Stack dump|[Bb]acktrace|Segmentation fault|Illegal instruction|Current stack trace|Crash|💣' "$@" | cut -c 1-160)"
+    fi
+}
+
+# wait_for_line FILE PATTERN [SECONDS]: until an egrep PATTERN appears in FILE.
+wait_for_line() {
+    local file=$1 pattern=$2 limit=${3:-10} i
+    for ((i = 0; i < limit * 20; i++)); do
+        grep -q -E -- "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+free_port() {  # a port nothing listens on (bound, then released)
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_server NAME CMD...: bg, then PORT from its first line ("N" or "listening on H:N",
+# as scripts/env.sh's wait_for_port reads it); fails at once when CMD exits instead.
+start_server() {
+    local name=$1 log i
+    shift
+    bg "$name" "$@"
+    SERVER_PID=$LAST_PID
+    log=$(logname "$name").log
+    PORT=""
+    for ((i = 0; i < 400; i++)); do
+        if [ -s "$log" ]; then
+            PORT=$(head -n 1 "$log" | sed -n -E 's/^(listening on .*:)?([0-9]+)[[:space:]]*$/\2/p')
+            [ -n "$PORT" ] && return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    PORT=""
+    return 1
+}
+
+# --- detection of the features colleagues are building ----------------------------------
+
+HAS_REPLAY=0
+if timeout 10 "$WSCOPE" replay --help </dev/null 2>&1 | grep -q 'USAGE: wscope replay'; then HAS_REPLAY=1; fi
+HAS_WSS=0
+if timeout 10 "$WSCOPE" connect --help </dev/null 2>&1 | grep -q -- '--cacert'; then HAS_WSS=1; fi
+HAS_TLS_LISTEN=0
+if timeout 10 "$WSCOPE" listen --help </dev/null 2>&1 | grep -q -- '--tls-cert'; then HAS_TLS_LISTEN=1; fi
+
+echo "cli-tests: $WSCOPE, logs in ${LOGS#"$ROOT"/}/ (replay: $HAS_REPLAY, wss client: $HAS_WSS, tls listen: $HAS_TLS_LISTEN)"
+require_peers || { echo "0 passed, 1 failed"; exit 1; }
+
+# =========================================================================================
+section "1. tshark dissection of crafted frames"
+# Each spec goes out on its own connection (`wscope send URL SPEC`), so tcp.stream i of
+# the capture is spec i and its first client frame is the crafted one (wscope's own close
+# follows it --timeout later). The server (Tests/CLI/raw_ws_server.py) completes the
+# handshake and then only reads, so no frame is cut short by a close from the server.
+#
+# Columns: name spec fin rsv opcode mask len7 ext maskkey payload_hex min_segments mode
+#   rsv: RSV1=4 RSV2=2 RSV3=1 (tshark's websocket.rsv); len7: the 7-bit length field
+#   (126: 16-bit extended length follows, 127: 64-bit); ext: the extended length;
+#   "-": not checked. mode per-segment: see Tests/CLI/check_capture.py (lying length).
+PING126=$(printf 'p%.0s' $(seq 126))
+PING126_HEX=$(printf '70%.0s' $(seq 126))
+TSHARK_CASES=(
+    "reserved-opcode-3|op3:x|1|0|3|1|1|-|-|78|-|reassembled"
+    "reserved-opcode-b|opb:y|1|0|11|1|1|-|-|79|-|reassembled"
+    "reserved-opcode-f|op0xf:zz|1|0|15|1|2|-|-|7a7a|-|reassembled"
+    "text-as-opcode-3|text:hi;op=0x3|1|0|3|1|2|-|-|6869|-|reassembled"
+    "rsv1|text:hi;rsv1=1|1|4|1|1|2|-|-|6869|-|reassembled"
+    "rsv-all|text:hi;rsv=7|1|7|1|1|2|-|-|6869|-|reassembled"
+    "rsv2-rsv3|binary:abc;rsv2=1;rsv3=1|1|3|2|1|3|-|-|616263|-|reassembled"
+    "unmasked-client-frame|text:abc;mask=none|1|0|1|0|3|-|-|616263|-|reassembled"
+    "ping-126-bytes|ping:$PING126|1|0|9|1|126|126|-|$PING126_HEX|-|reassembled"
+    "fragmented-ping|ping:x;fin=0|0|0|9|1|1|-|-|78|-|reassembled"
+    "fragmented-close|close:1000;fin=0|0|0|8|1|2|-|-|03e8|-|reassembled"
+    "close-with-rsv1|close:1000:bye;rsv1=1|1|4|8|1|5|-|-|03e8627965|-|reassembled"
+    "lying-length-200|text:abc;len=200|1|0|1|1|126|200|-|-|-|per-segment"
+    "non-minimal-len16|text:abc;len16|1|0|1|1|126|3|-|616263|-|reassembled"
+    "non-minimal-len64|text:abc;len64|1|0|1|1|127|3|-|616263|-|reassembled"
+    "invalid-utf8|text:\\xff\\xfe|1|0|1|1|2|-|-|fffe|-|reassembled"
+    "orphan-continuation|cont:abc|1|0|0|1|3|-|-|616263|-|reassembled"
+    "unfinished-text|text:part;fin=0|0|0|1|1|4|-|-|70617274|-|reassembled"
+    "chopped-1-byte-writes|text:abcdef;chop=1|1|0|1|1|6|-|-|616263646566|2|reassembled"
+    "zero-mask-key-pong|pong:;mask=00000000|1|0|10|1|0|-|00000000|-|-|reassembled"
+    "unmasked-binary-rsv-5|binary:hex:00ff10;mask=none;rsv=5|1|5|2|0|3|-|-|00ff10|-|reassembled"
+)
+tshark_section() {
+    local pcap=$TMP/frames.pcap expect=$TMP/expect.tsv tslog raw_log port tspid i line name spec rest rc reason
+    if ! command -v tshark >/dev/null; then
+        fail "tshark/setup" "tshark not installed (scripts/bootstrap.sh)"
+        return
+    fi
+    if ! start_server tshark.server "$PYTHON" "$CLI/raw_ws_server.py" --idle 10; then
+        fail "tshark/setup" "raw_ws_server.py printed no port" "$(logname tshark.server).log"
+        return
+    fi
+    port=$PORT
+    raw_log=$(logname tshark.server).log
+    tslog=$(logname tshark.capture).log
+    timeout -k 2 120 tshark -n -i lo -f "tcp port $port" -w "$pcap" </dev/null >"$tslog" 2>&1 &
+    tspid=$!
+    BACKGROUND+=("$tspid")
+    if ! wait_for_line "$tslog" 'Capturing on' 20; then
+        fail "tshark/setup" "tshark did not start capturing within 20 s" "$tslog"
+        stop "$tspid"
+        return
+    fi
+    : >"$expect"
+    local send_failed=()
+    for i in "${!TSHARK_CASES[@]}"; do
+        IFS='|' read -r name spec rest <<<"${TSHARK_CASES[$i]}"
+        printf '%s\t%s\n' "$name" "${rest//|/$'\t'}" >>"$expect"
+        run "tshark.send.$name" "$WSCOPE" send "ws://127.0.0.1:$port/" "$spec" --timeout 0.3 --close-timeout 0.1
+        reason=$(crash_reason "$RC" "$OUT" "$ERR")
+        if [ -n "$reason" ] || [ "$RC" -ne 0 ] || ! grep -q -- '-> ' "$OUT"; then
+            send_failed+=("$name")
+            fail "tshark/send/$name" "wscope send '$spec' exited $RC ${reason:+($reason)}" "$OUT" "$ERR"
+        fi
+    done
+    sleep 0.5  # the last segments reach the capture
+    kill -INT "$tspid" 2>/dev/null
+    wait "$tspid" 2>/dev/null
+    forget "$tspid"
+    stop "$SERVER_PID"
+    if [ ! -s "$pcap" ]; then
+        fail "tshark/capture" "no capture file" "$tslog"
+        return
+    fi
+    cp "$pcap" "$LOGS/tshark.frames.pcap"
+    timeout 120 "$PYTHON" "$CLI/check_capture.py" "$pcap" "$port" "$expect" >"$TMP/check.out" 2>&1
+    rc=$?
+    tally "$TMP/check.out"
+    if [ "$rc" -ne 0 ]; then
+        fail "tshark/check" "check_capture.py exited $rc" "$TMP/check.out" "$raw_log"
+    fi
+}
+tshark_section
+
+# =========================================================================================
+section "2. bad input: one clear line, a non-zero exit, never a crash"
+
+# error_lines FILE...: the lines that state an error (ArgumentParser's "Error: ", our
+# "wscope: ..." on stderr, the "error: ..." event line on stdout); warnings excluded.
+error_lines() {
+    grep -h -E '^(Error: |error: |wscope: )' "$@" 2>/dev/null | grep -v -E '^wscope: [^ ]*:? ?warning: '
+}
+
+# bad_input NAME EXPECT_RC PATTERN CMD...: CMD must exit EXPECT_RC ("nonzero": any code
+# 1..123), print exactly one error line, matching the egrep PATTERN, and not crash.
+bad_input() {
+    local name=$1 want=$2 pattern=$3 reason lines count
+    shift 3
+    run "$name" "$@"
+    reason=$(crash_reason "$RC" "$OUT" "$ERR")
+    lines=$(error_lines "$ERR" "$OUT")
+    count=$(printf '%s' "$lines" | grep -c '')
+    if [ -n "$reason" ]; then
+        fail "$name" "$reason" "$OUT" "$ERR"
+    elif [ "$want" = nonzero ] && [ "$RC" -eq 0 ]; then
+        fail "$name" "exit 0, expected a failure" "$OUT" "$ERR"
+    elif [ "$want" != nonzero ] && [ "$RC" -ne "$want" ]; then
+        fail "$name" "exit $RC, expected $want" "$OUT" "$ERR"
+    elif [ "$count" -ne 1 ]; then
+        fail "$name" "$count error lines, expected exactly one" "$OUT" "$ERR"
+    elif ! printf '%s\n' "$lines" | grep -q -i -E -- "$pattern"; then
+        fail "$name" "the error line does not match /$pattern/: $lines" "$OUT" "$ERR"
+    else
+        pass "$name" "exit $RC: $(printf '%s' "$lines" | cut -c 1-150)"
+    fi
+}
+
+REFUSED=$(free_port)
+bad_input bad-input/connect-http-scheme 1 'http|ws://' "$WSCOPE" connect http://x --no-tui
+bad_input bad-input/connect-foo-scheme 1 "scheme.*foo|foo.*scheme" "$WSCOPE" connect foo://x --no-tui
+bad_input bad-input/connect-unresolvable-host 1 'resolve|nonexistent\.invalid' "$WSCOPE" connect ws://nonexistent.invalid/ --no-tui
+bad_input bad-input/connect-refused-port 1 "refused.*$REFUSED" "$WSCOPE" connect "ws://127.0.0.1:$REFUSED/" --no-tui
+bad_input bad-input/send-refused-port 1 "refused.*$REFUSED" "$WSCOPE" send "ws://127.0.0.1:$REFUSED/" text:hi
+if [ "$HAS_WSS" = 0 ]; then
+    bad_input bad-input/connect-wss-without-tls 1 'wss|TLS' "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui
+else
+    bad_input bad-input/connect-wss-refused-port 1 "refused.*$REFUSED" "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui
+fi
+
+if start_server bad-input.port-holder "$PYTHON" -c '
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(80)'; then
+    bad_input bad-input/listen-busy-port 1 "in use|$PORT" "$WSCOPE" listen "$PORT" --echo --no-tui
+    stop "$SERVER_PID"
+else
+    fail bad-input/listen-busy-port "the port holder printed no port" "$(logname bad-input.port-holder).log"
+fi
+# 203.0.113.1 (TEST-NET-3) is on no interface here: bind fails, nothing is sent anywhere.
+bad_input bad-input/listen-foreign-address 1 '203\.0\.113\.1' "$WSCOPE" listen 203.0.113.1:9 --no-tui
+bad_input bad-input/listen-bad-port nonzero '99999|port' "$WSCOPE" listen 99999 --no-tui
+
+# A bad frame spec: the error names the column (ArgumentParser's usage lines may follow).
+bad_input bad-input/send-bad-spec-rsv1-value nonzero 'column 14' "$WSCOPE" send "ws://127.0.0.1:$REFUSED/" 'text:hi;rsv1=2'
+bad_input bad-input/send-bad-spec-kind nonzero 'column 1\b' "$WSCOPE" send "ws://127.0.0.1:$REFUSED/" 'txt:hi'
+bad_input bad-input/send-bad-spec-hex nonzero 'column 12' "$WSCOPE" send "ws://127.0.0.1:$REFUSED/" 'binary:hex:zz'
+# DESIGN.md: exit codes 0 ok, 1 runtime failure, 2 usage. A bad frame spec is a usage error.
+run bad-input/usage-exit-code "$WSCOPE" send "ws://127.0.0.1:$REFUSED/" 'op16:x'
+if [ "$RC" -eq 2 ]; then
+    pass bad-input/usage-exit-code "a bad frame spec exits 2"
+else
+    fail bad-input/usage-exit-code "'wscope send URL op16:x' exits $RC; DESIGN.md says usage errors exit 2" "$ERR"
+fi
+
+# Recordings. Built from the committed echo.jsonl.
+REC=$ROOT/recordings/echo.jsonl
+if [ -s "$REC" ]; then
+    total=$(wc -l <"$REC")
+    run bad-input.dump-good "$WSCOPE" dump "$REC"
+    cp "$OUT" "$TMP/good.txt"
+    good_events=$(grep -c '' "$TMP/good.txt")
+
+    # A corrupt line in the middle (line 6).
+    awk 'NR == 6 { print "{\"type\":\"frame\",\"conn\":1,\"dir\":"; next } { print }' "$REC" >"$TMP/corrupt.jsonl"
+    bad_input bad-input/dump-corrupt-line 1 'line 6' "$WSCOPE" dump "$TMP/corrupt.jsonl"
+    if [ "$RC" -eq 1 ] && [ "$(grep -c '' "$OUT")" -eq 5 ] && diff -q <(head -n 5 "$TMP/good.txt") "$OUT" >/dev/null; then
+        pass bad-input/dump-corrupt-line-prints-lines-before "lines 1-5 printed"
+    else
+        fail bad-input/dump-corrupt-line-prints-lines-before "expected exactly the 5 events before line 6 on stdout" "$OUT"
+    fi
+    run bad-input.dump-skip "$WSCOPE" dump "$TMP/corrupt.jsonl" --skip-bad-lines
+    reason=$(crash_reason "$RC" "$OUT" "$ERR")
+    if [ -n "$reason" ] || [ "$RC" -ne 0 ]; then
+        fail bad-input/dump-skip-bad-lines "exit $RC ${reason}" "$OUT" "$ERR"
+    elif ! grep -q 'line 6' "$ERR"; then
+        fail bad-input/dump-skip-bad-lines "stderr does not name the skipped line 6" "$ERR"
+    elif ! diff -q <(sed 6d "$TMP/good.txt") "$OUT" >/dev/null; then
+        fail bad-input/dump-skip-bad-lines "stdout is not every other event" "$OUT"
+    else
+        pass bad-input/dump-skip-bad-lines "$(cut -c 1-120 "$ERR" | head -1)"
+    fi
+
+    # A truncated last line: a warning, exit 0, the earlier events printed.
+    head -c -25 "$REC" >"$TMP/truncated.jsonl"
+    run bad-input.dump-truncated "$WSCOPE" dump "$TMP/truncated.jsonl"
+    reason=$(crash_reason "$RC" "$OUT" "$ERR")
+    if [ -n "$reason" ] || [ "$RC" -ne 0 ]; then
+        fail bad-input/dump-truncated-last-line "exit $RC ${reason}" "$OUT" "$ERR"
+    elif ! grep -q -i "warning.*line $total.*truncated\|warning.*truncated.*line $total" "$ERR"; then
+        fail bad-input/dump-truncated-last-line "no warning naming line $total as truncated" "$ERR"
+    elif ! diff -q <(head -n $((good_events - 1)) "$TMP/good.txt") "$OUT" >/dev/null; then
+        fail bad-input/dump-truncated-last-line "stdout is not every event before the last" "$OUT"
+    else
+        pass bad-input/dump-truncated-last-line "$(cut -c 1-120 "$ERR" | head -1)"
+    fi
+else
+    fail bad-input/dump-recordings "recordings/echo.jsonl missing (Tests/CLI/make-recordings.sh)"
+fi
+
+: >"$TMP/empty.jsonl"
+bad_input bad-input/dump-empty-file 1 'empty' "$WSCOPE" dump "$TMP/empty.jsonl"
+cp "$(command -v ls)" "$TMP/ls.bin"
+bad_input bad-input/dump-binary-file 1 'not a wscope recording|binary' "$WSCOPE" dump "$TMP/ls.bin"
+bad_input bad-input/convert-binary-file 1 'neither|not a' "$WSCOPE" convert "$TMP/ls.bin" "$TMP/ls.har"
+bad_input bad-input/dump-missing-file 1 'No such file|not found|does not exist' "$WSCOPE" dump "$TMP/missing.jsonl"
+mkdir -p "$TMP/a-directory"
+bad_input bad-input/dump-directory 1 'directory' "$WSCOPE" dump "$TMP/a-directory"
+bad_input bad-input/dump-har-file 1 'HAR|convert' "$WSCOPE" dump "$CLI/devtools.har"
+
+# A 1 GiB line (sparse file: the header, then one line that never ends): fails fast with
+# a clear message, in bounded memory.
+big=$TMP/one-gib-line.jsonl
+if [ -s "$REC" ]; then head -n 1 "$REC" >"$big"; fi
+printf '{"type":"frame","conn":1,"payload":"' >>"$big"
+truncate -s 1G "$big"
+printf '\n' >>"$big"
+if [ -x /usr/bin/time ]; then
+    t0=$(date +%s.%N)
+    bad_input bad-input/dump-1gib-line 1 'line 2' /usr/bin/time -f 'maxrss_kb=%M' -o "$TMP/time.out" "$WSCOPE" dump "$big"
+    seconds=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+    rss=$(sed -n 's/^maxrss_kb=//p' "$TMP/time.out")
+    cat "$TMP/time.out" >>"$ERR"
+else
+    # Fallback: sample the process's RSS with ps while it runs.
+    t0=$(date +%s.%N)
+    timeout 30 "$WSCOPE" dump "$big" </dev/null >"$LOGS/bad-input_dump-1gib-line.out" 2>"$LOGS/bad-input_dump-1gib-line.err" &
+    pid=$!
+    rss=0
+    while kill -0 "$pid" 2>/dev/null; do
+        r=$(ps -o rss= -p "$(pgrep -P "$pid" | head -1)" 2>/dev/null | tr -d ' ')
+        [ -n "$r" ] && [ "$r" -gt "$rss" ] && rss=$r
+        sleep 0.05
+    done
+    wait "$pid"
+    seconds=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+    OUT=$LOGS/bad-input_dump-1gib-line.out ERR=$LOGS/bad-input_dump-1gib-line.err
+fi
+rm -f "$big"
+if [ -z "$rss" ]; then
+    fail bad-input/dump-1gib-line-memory "could not measure the max RSS" "$ERR"
+elif [ "$rss" -ge 204800 ]; then
+    fail bad-input/dump-1gib-line-memory "max RSS $((rss / 1024)) MB, expected < 200 MB" "$ERR"
+elif awk -v s="$seconds" 'BEGIN { exit !(s > 15) }'; then
+    fail bad-input/dump-1gib-line-memory "took ${seconds}s, expected to fail fast (< 15 s)" "$ERR"
+else
+    pass bad-input/dump-1gib-line-memory "max RSS $((rss / 1024)) MB, ${seconds}s"
+fi
+
+# =========================================================================================
+section "3. sample recordings"
+# The committed files are checked; the generator also runs into a temporary folder, so a
+# broken --record shows up here.
+run recordings.generate -t 60 env WSCOPE="$WSCOPE" "$CLI/make-recordings.sh" "$TMP/generated"
+if [ "$RC" -eq 0 ] && [ "$(ls "$TMP/generated"/*.jsonl 2>/dev/null | wc -l)" -eq 5 ]; then
+    pass recordings/generator "Tests/CLI/make-recordings.sh wrote 5 recordings"
+else
+    fail recordings/generator "make-recordings.sh exited $RC" "$OUT" "$ERR"
+fi
+
+# dump_shows NAME FILE PATTERN...: `wscope dump FILE` exits 0 without warnings and shows
+# every egrep PATTERN (in that order).
+dump_shows() {
+    local name=$1 file=$2 pattern missing="" from=1 at
+    shift 2
+    run "$name" "$WSCOPE" dump "$file"
+    if [ "$RC" -ne 0 ] || [ -s "$ERR" ]; then
+        fail "$name" "dump exited $RC" "$OUT" "$ERR"
+        return
+    fi
+    for pattern in "$@"; do
+        at=$(tail -n +"$from" "$OUT" | grep -n -m 1 -E -- "$pattern" | cut -d: -f1)
+        if [ -z "$at" ]; then
+            missing=$pattern
+            break
+        fi
+        from=$((from + at))
+    done
+    if [ -n "$missing" ]; then
+        fail "$name" "no line /$missing/ (in order)" "$OUT"
+    else
+        pass "$name" "$(grep -c '' "$OUT") lines"
+    fi
+}
+
+for dir in "$ROOT/recordings" "$TMP/generated"; do
+    label=committed
+    [ "$dir" = "$ROOT/recordings" ] || label=generated
+    dump_shows "recordings/$label/dump-echo" "$dir/echo.jsonl" \
+        '^# wscope-recording v1.*connect ws://' '#1 open' \
+        '-> text +FIN MASK=[0-9a-f]{8} len=11 "hello, echo"' '<- text +FIN len=11 "hello, echo"' \
+        '-> binary +FIN MASK=.* len=4 hex:00ff10fe' '<- binary +FIN len=4 hex:00ff10fe' \
+        '-> ping .*"are you there"' '<- pong .*"are you there"' \
+        '-> text +--- MASK=.* "frag"' '-> cont +FIN MASK=.* "ment"' '<- text +FIN len=8 "fragment"' \
+        '-> close .*1000' '<- close .*1000' '#1 closed 1000 .*cleanly'
+    dump_shows "recordings/$label/dump-echo-listen" "$dir/echo-listen.jsonl" \
+        '^# wscope-recording v1.*listen' 'listening on' '#1 open' \
+        '<- text +FIN MASK=.*"hello, echo"' '-> text +FIN len=11 "hello, echo"' \
+        '<- ping .*"are you there"' '-> pong .*"are you there"' '-> text +FIN len=8 "fragment"' \
+        '<- close .*1000' '#1 closed 1000'
+    dump_shows "recordings/$label/dump-close-handshake" "$dir/close-handshake.jsonl" \
+        '-> text .*"hello, server"' '<- text .*"hello, server"' \
+        '<- close .*1001 \(going away\) "going away"' '-> close .*1001' '#1 closed 1001 .*"going away".*cleanly'
+    dump_shows "recordings/$label/dump-malformed" "$dir/malformed.jsonl" \
+        '-> text +FIN MASK=.*"hello"' '-> text +FIN RSV1 MASK=' '-> op3 ' '-> binary +FIN len=3' \
+        '<- close .*1002' '#1 closed 1002'
+    dump_shows "recordings/$label/dump-malformed-utf8" "$dir/malformed-utf8.jsonl" \
+        '-> text +FIN MASK=.* hex:fffe' '<- close .*1007' '#1 closed 1007'
+done
+
+for rec in echo echo-listen close-handshake malformed malformed-utf8; do
+    file=$ROOT/recordings/$rec.jsonl
+    run "recordings.json.$rec" "$WSCOPE" dump --json "$file"
+    if [ "$RC" -ne 0 ]; then
+        fail "recordings/dump-json/$rec" "dump --json exited $RC" "$ERR"
+        continue
+    fi
+    if "$PYTHON" "$CLI/jsonl_tool.py" check "$OUT" 1 >"$TMP/check.out" 2>&1; then
+        pass "recordings/dump-json/$rec" "$(cat "$TMP/check.out")"
+    else
+        fail "recordings/dump-json/$rec" "$(head -c 300 "$TMP/check.out")"
+    fi
+
+    # HAR round trip keeps every text and binary message (direction, type, bytes).
+    if run "recordings.har.$rec" "$WSCOPE" convert "$file" "$TMP/$rec.har" && [ "$RC" -eq 0 ] &&
+        run "recordings.back.$rec" "$WSCOPE" convert "$TMP/$rec.har" "$TMP/$rec.back.jsonl" && [ "$RC" -eq 0 ] &&
+        run "recordings.backjson.$rec" "$WSCOPE" dump --json "$TMP/$rec.back.jsonl" && [ "$RC" -eq 0 ]; then
+        if [ "$rec" = echo ]; then
+            if "$PYTHON" "$CLI/jsonl_tool.py" har-check "$TMP/$rec.har" >"$TMP/check.out" 2>&1; then
+                pass "recordings/har-devtools-shape/$rec" "$(cat "$TMP/check.out")"
+            else
+                fail "recordings/har-devtools-shape/$rec" "$(head -c 300 "$TMP/check.out")"
+            fi
+        fi
+        # HAR's "data" is a JSON string: a text message that is not valid UTF-8 can only
+        # come back with U+FFFD replacements, accepted when convert said so in a note.
+        lossy=()
+        if grep -q -i 'not valid UTF-8' "$LOGS/recordings.har.$rec.err"; then lossy=(--utf8-replaced); fi
+        if "$PYTHON" "$CLI/jsonl_tool.py" compare "$file" "$TMP/$rec.back.jsonl" ${lossy[@]+"${lossy[@]}"} >"$TMP/check.out" 2>&1; then
+            pass "recordings/har-round-trip/$rec" "$(cat "$TMP/check.out")"
+        else
+            fail "recordings/har-round-trip/$rec" "$(head -c 400 "$TMP/check.out")" "$LOGS/recordings.har.$rec.err"
+        fi
+    else
+        fail "recordings/har-round-trip/$rec" "a convert or dump step exited $RC" "$OUT" "$ERR"
+    fi
+done
+
+# A HAR saved by Chrome DevTools (hand-written in its style: _webSocketMessages with
+# type/time/opcode/data, binary data base64, a non-WebSocket entry before it).
+run recordings.devtools.convert "$WSCOPE" convert "$CLI/devtools.har" "$TMP/devtools.jsonl"
+if [ "$RC" -ne 0 ]; then
+    fail recordings/devtools-har "convert exited $RC" "$OUT" "$ERR"
+else
+    dump_shows recordings/devtools-har "$TMP/devtools.jsonl" \
+        'connect ws://localhost:8080/ticker' '#1 open' \
+        '-> text +FIN MASK=[0-9a-f]{8} len=37 "\{\\"op\\":\\"subscribe\\",\\"channel\\":\\"ticker\\"\}"' \
+        '<- text +FIN len=38 "\{\\"op\\":\\"subscribed\\"' \
+        '<- binary +FIN len=4 hex:000102ff' \
+        '-> text +FIN MASK=.* len=10 "héllo ✓"' '<- text +FIN len=10 "héllo ✓"'
+fi
+
+# =========================================================================================
+section "4. a recording survives kill -9"
+kill9_section() {
+    local rec=$TMP/kill9.jsonl log lpid fpid port lines i rc recorded received
+    log=$(logname kill9.listen).log
+    "$WSCOPE" listen 0 --echo --no-tui --record "$rec" </dev/null >"$log" 2>&1 &
+    lpid=$!
+    BACKGROUND+=("$lpid")
+    if ! port=$(wait_for_port "$log" 20); then
+        fail kill9/listen "wscope listen printed no port" "$log"
+        stop "$lpid"
+        return
+    fi
+    bg kill9.flood "$PYTHON" "$CLI/py_peer.py" flood "ws://127.0.0.1:$port/" 1000
+    fpid=$LAST_PID
+    # Kill when the recording holds some hundreds of events (a client message and its
+    # echo are two), well before the flood's 1000 messages and 1000 echoes are done.
+    for ((i = 0; i < 400; i++)); do
+        lines=$(wc -l <"$rec" 2>/dev/null || echo 0)
+        [ "$lines" -ge 400 ] && break
+        sleep 0.02
+    done
+    kill -9 "$lpid" 2>/dev/null
+    wait "$lpid" 2>/dev/null
+    rc=$?
+    forget "$lpid"
+    wait "$fpid" 2>/dev/null
+    forget "$fpid"
+    if [ "$rc" -ne 137 ]; then
+        fail kill9/killed "wscope listen exited $rc before the kill -9 (expected 137)" "$log"
+    fi
+    run kill9.dump "$WSCOPE" dump "$rec"
+    local reason
+    reason=$(crash_reason "$RC" "$OUT" "$ERR")
+    if [ -n "$reason" ] || [ "$RC" -ne 0 ]; then
+        fail kill9/dump "dump of the killed recording exited $RC $reason" "$OUT" "$ERR"
+        return
+    fi
+    if [ -s "$ERR" ] && ! grep -q -i 'truncated' "$ERR"; then
+        fail kill9/dump "unexpected stderr (only a truncated-last-line warning is fine)" "$ERR"
+        return
+    fi
+    pass kill9/dump "exit 0, $(grep -c '' "$OUT") lines$([ -s "$ERR" ] && printf ', %s' "$(head -c 120 "$ERR")")"
+    run kill9.json "$WSCOPE" dump --json "$rec"
+    if "$PYTHON" "$CLI/jsonl_tool.py" prefix "$OUT" 50 >"$TMP/prefix.out" 2>&1; then
+        recorded=$(sed -n 's/^ok: \([0-9]*\) .*/\1/p' "$TMP/prefix.out")
+        if [ "${recorded:-0}" -ge 1000 ]; then
+            fail kill9/prefix "all 1000 messages were recorded: the kill came too late to test anything" "$(logname kill9.flood).log"
+        else
+            pass kill9/prefix "the first $recorded of 1000 messages, in order"
+        fi
+    else
+        fail kill9/prefix "$(cat "$TMP/prefix.out")" "$OUT"
+    fi
+    # Nothing the listener did is missing from its record: every echo the client got
+    # was recorded (the record is written per event, not buffered).
+    received=$(sed -n 's/.*received \([0-9]*\) echoes.*/\1/p' "$(logname kill9.flood).log")
+    recorded=$(grep -c '"dir":"out".*"opcode":1,' "$OUT")
+    if [ -z "$received" ]; then
+        fail kill9/record-not-buffered "the flood client did not report its echoes" "$(logname kill9.flood).log"
+    elif [ "$recorded" -ge $((received - 1)) ]; then
+        pass kill9/record-not-buffered "client received $received echoes, $recorded recorded as sent"
+    else
+        fail kill9/record-not-buffered "client received $received echoes but only $recorded are in the record" "$(logname kill9.flood).log"
+    fi
+}
+kill9_section
+
+# =========================================================================================
+section "5. connect --json"
+if start_server json.peer "$PYTHON" "$CLI/py_peer.py" echo; then
+    run json.flush -t 40 "$PYTHON" "$CLI/json_flush.py" "$WSCOPE" "ws://127.0.0.1:$PORT/" "$LOGS/json.flush.lines"
+    if [ "$RC" -eq 0 ]; then
+        pass json/flushed-per-line "$(cat "$OUT")"
+    else
+        fail json/flushed-per-line "$(head -c 300 "$OUT")" "$LOGS/json.flush.lines" "$ERR"
+    fi
+    if "$PYTHON" "$CLI/jsonl_tool.py" check "$LOGS/json.flush.lines" 8 >"$TMP/check.out" 2>&1; then
+        pass json/valid-lines-and-frame-fields "$(cat "$TMP/check.out")"
+    else
+        fail json/valid-lines-and-frame-fields "$(head -c 300 "$TMP/check.out")" "$LOGS/json.flush.lines"
+    fi
+    stop "$SERVER_PID"
+else
+    fail json/peer "py_peer.py echo printed no port" "$(logname json.peer).log"
+fi
+
+# =========================================================================================
+section "6. connect and listen against peers"
+
+# typed NAME URL LINE... -- wscope connect URL --no-tui with a FIFO for stdin; each LINE
+# is typed when the previous one's answer arrived (a line "wait:PATTERN" waits for
+# PATTERN in the output instead of typing). stdin stays open until wscope exits.
+typed() {
+    local name=$1 url=$2 line pid out err
+    shift 2
+    out=$(logname "$name").out
+    err=$(logname "$name").err
+    rm -f "$TMP/in"
+    mkfifo "$TMP/in"
+    timeout -k 2 "$CMD_TIMEOUT" "$WSCOPE" connect "$url" --no-tui <"$TMP/in" >"$out" 2>"$err" &
+    pid=$!
+    BACKGROUND+=("$pid")
+    exec 7>"$TMP/in"
+    for line in "$@"; do
+        case $line in
+            wait:*) wait_for_line "$out" "${line#wait:}" 10 ;;
+            *) printf '%s\n' "$line" >&7 ;;
+        esac
+    done
+    wait "$pid"
+    RC=$?
+    forget "$pid"
+    exec 7>&-
+    OUT=$out
+    ERR=$err
+}
+
+if start_server peers.node "node" "$ROOT/Tests/Interop/node_echo_server.js" --port 0; then
+    node_pid=$SERVER_PID
+    typed peers.node.connect "ws://127.0.0.1:$PORT/" \
+        'wait:#1 open' 'hello node' 'second line ✓' 'wait:<- text .*second line' '/frame op3:x'
+    reason=$(crash_reason "$RC" "$OUT" "$ERR")
+    if [ -n "$reason" ]; then
+        fail peers/node-connect-echo "$reason" "$OUT" "$ERR"
+    elif grep -q -E '<- text +FIN len=10 "hello node"' "$OUT" && grep -q -E '<- text +FIN len=15 "second line ✓"' "$OUT"; then
+        pass peers/node-connect-echo "both typed lines came back"
+    else
+        fail peers/node-connect-echo "the typed lines did not come back as '<- text' lines" "$OUT" "$ERR"
+    fi
+    if [ -z "$reason" ] && grep -q -E '^#1 -> op3 ' "$OUT" && grep -q -E '^#1 <- close .*1002' "$OUT"; then
+        pass peers/node-connect-op3-1002 "$(grep -E '<- close' "$OUT" | head -1)"
+    else
+        fail peers/node-connect-op3-1002 "no '-> op3' and '<- close ... 1002' lines (exit $RC)" "$OUT" "$ERR" "$(logname peers.node).log"
+    fi
+    stop "$node_pid"
+else
+    fail peers/node "node_echo_server.js printed no port" "$(logname peers.node).log"
+fi
+
+if start_server peers.listen "$WSCOPE" listen 0 --echo --no-tui; then
+    listen_pid=$SERVER_PID
+    listen_log=$(logname peers.listen).log
+    run peers.listen.client "$PYTHON" "$CLI/py_peer.py" send "ws://127.0.0.1:$PORT/" one "two ✓" three
+    wait_for_line "$listen_log" '#1 closed' 5
+    incoming=$(grep -c -E '^#1 <- text +FIN MASK=' "$listen_log")
+    outgoing=$(grep -c -E '^#1 -> text +FIN len=' "$listen_log")
+    if [ "$RC" -ne 0 ]; then
+        fail peers/listen-python-client "the Python client failed (exit $RC)" "$OUT" "$listen_log"
+    elif [ "$incoming" -ne 3 ] || [ "$outgoing" -ne 3 ]; then
+        fail peers/listen-python-client "$incoming incoming and $outgoing outgoing text lines, expected 3 and 3" "$listen_log"
+    elif ! grep -q -E '^#1 <- text .*"two ✓"' "$listen_log" || ! grep -q -E '^#1 closed 1000 .*cleanly' "$listen_log"; then
+        fail peers/listen-python-client "no '\"two ✓\"' line or no clean close 1000" "$listen_log"
+    else
+        pass peers/listen-python-client "3 in, 3 out, $(grep -E '^#1 closed' "$listen_log")"
+    fi
+    stop "$listen_pid"
+else
+    fail peers/listen "wscope listen printed no port" "$(logname peers.listen).log"
+fi
+
+if start_server peers.listen2 "$WSCOPE" listen 0 --echo --no-tui; then
+    listen_pid=$SERVER_PID
+    listen_log=$(logname peers.listen2).log
+    bg peers.listen2.client-a "$PYTHON" "$CLI/py_peer.py" send "ws://127.0.0.1:$PORT/" "from a" --hold 1
+    a=$LAST_PID
+    bg peers.listen2.client-b "$PYTHON" "$CLI/py_peer.py" send "ws://127.0.0.1:$PORT/" "from b" --hold 1
+    b=$LAST_PID
+    wait "$a"; rca=$?; forget "$a"
+    wait "$b"; rcb=$?; forget "$b"
+    wait_for_line "$listen_log" '#2 closed' 5
+    wait_for_line "$listen_log" '#1 closed' 5
+    ids_ok=1
+    for id in 1 2; do
+        grep -q "^#$id open" "$listen_log" || ids_ok=0
+        grep -q -E "^#$id <- text .*\"from [ab]\"" "$listen_log" || ids_ok=0
+        grep -q -E "^#$id closed 1000 .*cleanly" "$listen_log" || ids_ok=0
+    done
+    # At once: #2 opened before #1 closed.
+    open2=$(grep -n -m 1 '^#2 open' "$listen_log" | cut -d: -f1)
+    closed1=$(grep -n -m 1 '^#1 closed' "$listen_log" | cut -d: -f1)
+    if [ "$rca" -ne 0 ] || [ "$rcb" -ne 0 ]; then
+        fail peers/listen-two-clients "a client failed ($rca, $rcb)" "$(logname peers.listen2.client-a).log" "$(logname peers.listen2.client-b).log" "$listen_log"
+    elif [ "$ids_ok" = 0 ] || grep -q '^#3 ' "$listen_log"; then
+        fail peers/listen-two-clients "expected connections #1 and #2 (open, text, clean close) and no #3" "$listen_log"
+    elif [ -z "$open2" ] || [ -z "$closed1" ] || [ "$open2" -gt "$closed1" ]; then
+        fail peers/listen-two-clients "the two connections were not open at the same time" "$listen_log"
+    else
+        pass peers/listen-two-clients "#1 and #2 open at once, both closed 1000 cleanly"
+    fi
+    stop "$listen_pid"
+else
+    fail peers/listen-two "wscope listen printed no port" "$(logname peers.listen2).log"
+fi
+
+# Terminal safety (DESIGN.md): peer bytes never reach the terminal raw. A CSI clear
+# screen, an OSC title with BEL, a C1 CSI (U+009B), a right-to-left override and a close
+# reason with an escape sequence go both ways; neither side's output may hold a C0/C1
+# control byte (other than the newline) and the escapes must be visible.
+if start_server peers.safety.listen "$WSCOPE" listen 0 --echo --no-tui; then
+    listen_pid=$SERVER_PID
+    listen_log=$(logname peers.safety.listen).log
+    run peers.safety.send "$WSCOPE" send "ws://127.0.0.1:$PORT/" \
+        'text:hex:1b5b324a1b5d303b70776e656407726564c29b' 'text:hex:61e280ae62' 'binary:hex:1b5b324a' \
+        'close:hex:03e81b5b33316d' --timeout 0.5
+    wait_for_line "$listen_log" '#1 closed' 5
+    stop "$listen_pid"
+    raw=$(LC_ALL=C grep -c -P '[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]' "$OUT" "$listen_log" | awk -F: '{ n += $2 } END { print n }')
+    if [ "$RC" -ne 0 ]; then
+        fail peers/terminal-safety "wscope send exited $RC" "$OUT" "$ERR"
+    elif [ "$raw" -ne 0 ]; then
+        fail peers/terminal-safety "$raw output line(s) with raw control bytes" "$OUT" "$listen_log"
+    elif ! grep -q -F '"\x1b[2J\x1b]0;pwned\u{7}red\u{9b}"' "$OUT" || ! grep -q -F '"\x1b[2J\x1b]0;pwned\u{7}red\u{9b}"' "$listen_log" ||
+        ! grep -q -F 'a\u{202e}b' "$listen_log" || ! grep -q -F '\x1b[31m' "$listen_log"; then
+        fail peers/terminal-safety "the escapes are not shown as visible escapes (\\x1b, \\u{7}, \\u{9b}, \\u{202e})" "$OUT" "$listen_log"
+    else
+        pass peers/terminal-safety "no raw control bytes; $(grep -m 1 -o -F '"\x1b[2J\x1b]0;pwned\u{7}red\u{9b}"' "$OUT")"
+    fi
+else
+    fail peers/terminal-safety "wscope listen printed no port" "$(logname peers.safety.listen).log"
+fi
+
+run peers.demo "$WSCOPE" demo --no-tui
+if [ "$RC" -eq 0 ] && grep -q -E '^#1 <- text .*"a message in three fragments"' "$OUT" && grep -q -E '^#1 closed 1000 .*cleanly' "$OUT"; then
+    pass peers/demo "$(grep -c '' "$OUT") lines, closed cleanly"
+else
+    fail peers/demo "demo --no-tui exited $RC without its reassembled message or a clean close" "$OUT" "$ERR"
+fi
+
+# =========================================================================================
+section "7. coming soon: replay, wss:// and TLS listen"
+
+if [ "$HAS_REPLAY" = 1 ]; then
+    for mode in --asap "--speed 4"; do
+        label=replay/to${mode// /-}
+        if start_server "replay.to.listen$mode" "$WSCOPE" listen 0 --echo --no-tui --record "$TMP/replay-to.jsonl"; then
+            listen_pid=$SERVER_PID
+            # shellcheck disable=SC2086
+            run "replay.to$mode" -t 30 "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --to "ws://127.0.0.1:$PORT/echo" $mode --no-tui
+            replay_rc=$RC replay_out=$OUT replay_err=$ERR
+            wait_for_line "$(logname "replay.to.listen$mode").log" '#1 closed' 5
+            stop "$listen_pid"
+            # The listener's own record, in the client's view: what arrived must be the
+            # recorded client side, what it answered the recorded server answers.
+            if [ "$replay_rc" -ne 0 ]; then
+                fail "$label" "wscope replay --to exited $replay_rc" "$replay_out" "$replay_err"
+            elif "$PYTHON" "$CLI/jsonl_tool.py" compare "$ROOT/recordings/echo.jsonl" "$TMP/replay-to.jsonl" >"$TMP/check.out" 2>&1; then
+                pass "$label" "the live server saw and answered $(cat "$TMP/check.out" | sed 's/^ok: //') as recorded"
+            else
+                fail "$label" "$(head -c 400 "$TMP/check.out")" "$replay_out" "$replay_err" "$(logname "replay.to.listen$mode").log"
+            fi
+            rm -f "$TMP/replay-to.jsonl"
+        else
+            fail "$label" "wscope listen printed no port" "$(logname "replay.to.listen$mode").log"
+        fi
+    done
+
+    "$PYTHON" "$CLI/jsonl_tool.py" steps <("$WSCOPE" dump --json "$ROOT/recordings/echo.jsonl") >"$TMP/echo.steps"
+    port=$(free_port)
+    bg replay.serve "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --serve "127.0.0.1:$port" --no-tui
+    serve_pid=$LAST_PID
+    # Wait for the port to accept (without connecting to it: a probe would be a client).
+    for ((i = 0; i < 100; i++)); do
+        ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " && break
+        kill -0 "$serve_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    run replay.serve.client -t 30 "$PYTHON" "$CLI/py_peer.py" expect "ws://127.0.0.1:$port/echo" "$TMP/echo.steps"
+    if [ "$RC" -eq 0 ]; then
+        pass replay/serve "$(tail -n 1 "$OUT")"
+    else
+        fail replay/serve "the Python client did not get the recorded answers (exit $RC)" "$OUT" "$ERR" "$(logname replay.serve).log"
+    fi
+    stop "$serve_pid"
+else
+    skip "replay --to/--serve" "'wscope replay --help' shows no replay command"
+fi
+
+make_certs() {  # DIR: ca, server (IP:127.0.0.1), wrong (SAN for another host), expired
+    local d=$1 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    mkdir -p "$d"
+    (
+        cd "$d" || exit 1
+        openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 2 -subj "/CN=wscope test CA" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+            openssl req "${ec[@]}" -keyout server.key -out server.csr -subj "/CN=127.0.0.1" &&
+            openssl req "${ec[@]}" -keyout wrong.key -out wrong.csr -subj "/CN=wrong.example" &&
+            printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext &&
+            printf 'subjectAltName=DNS:wrong.example,IP:127.0.0.2\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >wrong.ext &&
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem &&
+            openssl x509 -req -in wrong.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile wrong.ext -out wrong.pem &&
+            cp server.key expired.key &&
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 -extfile server.ext -out expired.pem
+    ) >"$LOGS/tls.certs.log" 2>&1
+}
+
+if [ "$HAS_WSS" = 1 ] || [ "$HAS_TLS_LISTEN" = 1 ]; then
+    CERTS=$TMP/certs
+    if ! make_certs "$CERTS"; then
+        fail tls/certificates "openssl failed" "$LOGS/tls.certs.log"
+        HAS_WSS=0 HAS_TLS_LISTEN=0
+    fi
+fi
+
+# wss_echo NAME URL [OPTIONS...]: `wscope connect URL --no-tui OPTIONS` typing one line;
+# passes when it comes back and the connection closes cleanly.
+wss_echo() {
+    local name=$1 url=$2 reason
+    shift 2
+    printf 'over tls\n' >"$TMP/tls.in"
+    run "$name" -i "$TMP/tls.in" "$WSCOPE" connect "$url" --no-tui "$@"
+    reason=$(crash_reason "$RC" "$OUT" "$ERR")
+    if [ -n "$reason" ] || [ "$RC" -ne 0 ]; then
+        fail "$name" "exit $RC $reason" "$OUT" "$ERR"
+        return 1
+    elif ! grep -q -E '<- text .*"over tls"' "$OUT" || ! grep -q -E 'closed 1000 .*cleanly' "$OUT"; then
+        fail "$name" "the line did not come back over TLS, or no clean close" "$OUT" "$ERR"
+        return 1
+    fi
+    pass "$name" "echo over TLS, closed cleanly"
+}
+
+if [ "$HAS_TLS_LISTEN" = 1 ]; then
+    if start_server tls.listen "$WSCOPE" listen 0 --echo --no-tui --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server.key"; then
+        tls_listen_pid=$SERVER_PID
+        if [ "$HAS_WSS" = 1 ]; then
+            wss_echo tls/wscope-to-wscope-cacert "wss://127.0.0.1:$PORT/" --cacert "$CERTS/ca.pem"
+        fi
+        run tls.listen.python-client "$PYTHON" "$CLI/py_peer.py" tls-client "wss://127.0.0.1:$PORT/" "$CERTS/ca.pem"
+        if [ "$RC" -eq 0 ]; then
+            pass tls/python-client-to-wscope-listen "$(tail -n 1 "$OUT")"
+        else
+            fail tls/python-client-to-wscope-listen "Python's verified TLS client failed (exit $RC)" "$OUT" "$(logname tls.listen).log"
+        fi
+        stop "$tls_listen_pid"
+    else
+        fail tls/listen "wscope listen --tls-cert printed no port" "$(logname tls.listen).log"
+    fi
+else
+    skip "listen --tls-cert/--tls-key" "'wscope listen --help' has no --tls-cert"
+fi
+
+if [ "$HAS_WSS" = 1 ]; then
+    # tls_server NAME CERT: the Python websockets echo server over TLS with CERT.
+    tls_server() {
+        start_server "$1" "$PYTHON" "$CLI/py_peer.py" echo --tls-cert "$CERTS/$2.pem" --tls-key "$CERTS/$2.key"
+    }
+    if tls_server tls.py.good server; then
+        good=$PORT good_pid=$SERVER_PID
+        wss_echo tls/python-server-cacert "wss://127.0.0.1:$good/" --cacert "$CERTS/ca.pem"
+        bad_input tls/python-server-unknown-ca 1 'unknown (certificate )?authority|unknown ca|local issuer|self[- ]signed|not trusted|untrusted' \
+            "$WSCOPE" connect "wss://127.0.0.1:$good/" --no-tui
+        printf 'over tls\n' >"$TMP/tls.in"
+        run tls.insecure -i "$TMP/tls.in" "$WSCOPE" connect "wss://127.0.0.1:$good/" --no-tui --insecure
+        if [ "$RC" -eq 0 ] && grep -q -E '<- text .*"over tls"' "$OUT" && grep -q -i -E 'warning|insecure|not verif' "$ERR"; then
+            pass tls/python-server-insecure "$(grep -i -E 'warning|insecure|not verif' "$ERR" | head -1 | cut -c 1-120)"
+        else
+            fail tls/python-server-insecure "expected exit 0, the echo, and a loud warning on stderr (exit $RC)" "$OUT" "$ERR"
+        fi
+        stop "$good_pid"
+    else
+        fail tls/python-server "py_peer.py echo --tls-cert printed no port" "$(logname tls.py.good).log"
+    fi
+    if tls_server tls.py.expired expired; then
+        bad_input tls/expired-certificate 1 'expired' "$WSCOPE" connect "wss://127.0.0.1:$PORT/" --no-tui --cacert "$CERTS/ca.pem"
+        stop "$SERVER_PID"
+    fi
+    if tls_server tls.py.wrong wrong; then
+        bad_input tls/hostname-mismatch 1 'hostname|host name|mismatch|does not match|IP address' \
+            "$WSCOPE" connect "wss://127.0.0.1:$PORT/" --no-tui --cacert "$CERTS/ca.pem"
+        stop "$SERVER_PID"
+    fi
+else
+    skip "wss:// client (--cacert, --insecure)" "'wscope connect --help' has no --cacert"
+fi
+
+echo
+echo "cli-tests: $(elapsed) s"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
