@@ -147,12 +147,10 @@ public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConve
 /// The decoded fields of a frame header (RFC 6455 section 5.2). Holds exactly what the
 /// wire said, valid or not; `Header.violation(role:allowedRSV:)` judges it.
 public struct Header: Hashable, Sendable {
-    public var fin: Bool
-    public var rsv1: Bool
-    public var rsv2: Bool
-    public var rsv3: Bool
-    public var opcode: OpCode
-    public var masked: Bool
+    /// The first two header bytes as they go on the wire, minus the 7-bit length: the low
+    /// byte is FIN, RSV1-3 and the opcode, bit 15 is MASK. Packed so that decoding and
+    /// encoding move the flags in one go instead of bit by bit.
+    @usableFromInline var leadingBits: UInt16
     /// The four mask key octets as they appear on the wire, packed in memory order (load
     /// the four wire bytes as a native `UInt32`). Meaningful only when `masked`.
     public var maskKey: UInt32
@@ -164,19 +162,63 @@ public struct Header: Hashable, Sendable {
         fin: Bool = true, rsv1: Bool = false, rsv2: Bool = false, rsv3: Bool = false,
         opcode: OpCode, masked: Bool = false, maskKey: UInt32 = 0, length: UInt64 = 0
     ) {
-        self.fin = fin
-        self.rsv1 = rsv1
-        self.rsv2 = rsv2
-        self.rsv3 = rsv3
-        self.opcode = opcode
-        self.masked = masked
+        let first = Header.bit(fin) << 7 | Header.bit(rsv1) << 6 | Header.bit(rsv2) << 5 | Header.bit(rsv3) << 4 | opcode.rawValue
+        self.leadingBits = UInt16(first) | UInt16(Header.bit(masked)) << 15
         self.maskKey = maskKey
         self.length = length
     }
 
+    /// A header from its first two wire bytes (the 7-bit length in `b1` is ignored).
+    @inlinable
+    init(b0: UInt8, b1: UInt8, maskKey: UInt32, length: UInt64) {
+        self.leadingBits = UInt16(b0) | UInt16(b1 & 0x80) << 8
+        self.maskKey = maskKey
+        self.length = length
+    }
+
+    /// 1 for true, 0 for false, without a branch (`cond ? 0x80 : 0` chains compile to
+    /// branch trees).
+    @inlinable @inline(__always)
+    static func bit(_ value: Bool) -> UInt8 {
+        unsafeBitCast(value, to: UInt8.self)
+    }
+
+    @inlinable @inline(__always)
+    func flag(_ mask: UInt16) -> Bool { leadingBits & mask != 0 }
+
+    @inlinable @inline(__always)
+    mutating func setFlag(_ mask: UInt16, _ value: Bool) {
+        leadingBits = value ? leadingBits | mask : leadingBits & ~mask
+    }
+
+    public var fin: Bool {
+        @inlinable get { flag(0x80) }
+        @inlinable set { setFlag(0x80, newValue) }
+    }
+    public var rsv1: Bool {
+        @inlinable get { flag(0x40) }
+        @inlinable set { setFlag(0x40, newValue) }
+    }
+    public var rsv2: Bool {
+        @inlinable get { flag(0x20) }
+        @inlinable set { setFlag(0x20, newValue) }
+    }
+    public var rsv3: Bool {
+        @inlinable get { flag(0x10) }
+        @inlinable set { setFlag(0x10, newValue) }
+    }
+    public var opcode: OpCode {
+        @inlinable get { OpCode(nibble: UInt8(truncatingIfNeeded: leadingBits)) }
+        @inlinable set { leadingBits = leadingBits & ~0x0F | UInt16(newValue.rawValue) }
+    }
+    public var masked: Bool {
+        @inlinable get { flag(0x8000) }
+        @inlinable set { setFlag(0x8000, newValue) }
+    }
+
     /// RSV1-3 as the three bits 0b100 (RSV1), 0b010 (RSV2), 0b001 (RSV3).
     @inlinable public var rsv: UInt8 {
-        (rsv1 ? 4 : 0) | (rsv2 ? 2 : 0) | (rsv3 ? 1 : 0)
+        UInt8(truncatingIfNeeded: leadingBits >> 4) & 0x07
     }
 
     /// The mask key as its four wire octets.

@@ -36,10 +36,7 @@ extension Header {
         default: length = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: 2, as: UInt64.self))
         }
         let maskKey = masked ? base.loadUnaligned(fromByteOffset: 2 &+ lengthSize, as: UInt32.self) : 0
-        let header = Header(
-            fin: b0 & 0x80 != 0, rsv1: b0 & 0x40 != 0, rsv2: b0 & 0x20 != 0, rsv3: b0 & 0x10 != 0,
-            opcode: OpCode(nibble: b0), masked: masked, maskKey: maskKey, length: length
-        )
+        let header = Header(b0: b0, b1: b1, maskKey: maskKey, length: length)
         return .header(header, size: size)
     }
 

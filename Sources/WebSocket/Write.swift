@@ -34,8 +34,8 @@ extension Header {
     public func encode(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         // First two bytes as one little-endian 16-bit word: byte 0 in the low bits.
-        let leading = UInt16(firstByte) | UInt16(Header.bit(masked)) << 15
-        let keySize = Int(Header.bit(masked)) &<< 2
+        let leading = leadingBits
+        let keySize = Int(truncatingIfNeeded: leadingBits >> 13) & 4
         let size: Int
         if length < 126 {
             size = 2 &+ keySize
@@ -60,16 +60,7 @@ extension Header {
 
     /// FIN, RSV1-3 and the opcode as the first header byte.
     @inlinable
-    var firstByte: UInt8 {
-        Header.bit(fin) << 7 | Header.bit(rsv1) << 6 | Header.bit(rsv2) << 5 | Header.bit(rsv3) << 4 | opcode.rawValue
-    }
-
-    /// 1 for true, 0 for false, without a branch (`cond ? 0x80 : 0` chains compiled to a
-    /// 16-way branch tree, which made encoding twice as slow).
-    @inlinable @inline(__always)
-    static func bit(_ value: Bool) -> UInt8 {
-        unsafeBitCast(value, to: UInt8.self)
-    }
+    var firstByte: UInt8 { UInt8(truncatingIfNeeded: leadingBits) }
 
     /// Writes the header with the given length encoding (non-minimal ones are protocol
     /// violations, for crafting). Returns the bytes written, or 0 when the buffer is too
