@@ -140,7 +140,14 @@ def main():
         if line.strip() and not line.startswith("#"):
             expectations.append(line.rstrip("\n").split("\t"))
     fields = ["tcp.stream"] + FIELDS
-            
+    # Field names differ between Wireshark versions: name the missing ones clearly.
+    known = subprocess.run([tshark, "-G", "fields"], capture_output=True, text=True, timeout=60).stdout
+    known = {line.split("\t")[2] for line in known.splitlines() if line.startswith("F\t") and line.count("\t") >= 2}
+    missing = [field for field in fields + ["tcp.payload", "tcp.len"] if field not in known]
+    if missing:
+        print(f"FAIL tshark/fields: this tshark has no field(s) {', '.join(missing)} "
+              f"(see: tshark -G fields | grep -i websocket)")
+        return
     client_filter = f"websocket && tcp.dstport=={port}"
     reassembled = first_frames(tshark_rows(tshark, pcap, port, client_filter, fields))
     per_segment = first_frames(tshark_rows(tshark, pcap, port, client_filter, fields,
