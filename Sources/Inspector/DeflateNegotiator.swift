@@ -101,7 +101,8 @@ public final class RecordingInflater {
     }
 
     public func inflate(connection: Int, direction: Direction, compressed: [UInt8]) -> [UInt8]? {
-        guard let negotiated = parameters[connection] else { return nil }
+        // Without a negotiated extension RSV1 means nothing: the payload is what it is.
+        guard let negotiated = parameters[connection] else { return compressed }
         // Incoming frames were compressed by the peer: inflate them as we did.
         let role: Role = direction == .incoming ? ourRole : (ourRole == .client ? .server : .client)
         let inflater: PerMessageDeflate
