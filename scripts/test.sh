@@ -3,9 +3,11 @@
 #   1. installs system packages and the Python peer (scripts/bootstrap.sh)
 #   2. builds wscope and runs the unit tests (swift test)
 #   3. interoperability against Python websockets and Node ws (scripts/interop.sh)
-#   4. the wsconform conformance suite in both roles, with and without deflate
+#   4. command-line tests: crafted frames checked by tshark, bad input, recordings, peers
+#      (scripts/cli-tests.sh)
+#   5. the wsconform conformance suite in both roles, with and without deflate
 #      (scripts/conformance.sh)
-#   5. every libFuzzer target for 30 seconds (scripts/fuzz.sh --smoke)
+#   6. every libFuzzer target for 30 seconds (scripts/fuzz.sh --smoke)
 #
 #   scripts/test.sh [--quick]    (--quick: unit tests, interop and conformance without deflate; no fuzzing)
 #
@@ -89,6 +91,10 @@ count "unit" "$LOGS/unit.log" "$status"
 step "interoperability (Python websockets, Node ws)"
 WSCOPE=$ROOT/.build/debug/wscope scripts/interop.sh 2>&1 | tee "$LOGS/interop.log"
 count "interop" "$LOGS/interop.log" "${PIPESTATUS[0]}"
+
+step "command line (tshark dissection, bad input, recordings, peers)"
+WSCOPE=$ROOT/.build/debug/wscope scripts/cli-tests.sh 2>&1 | tee "$LOGS/cli.log"
+count "cli" "$LOGS/cli.log" "${PIPESTATUS[0]}"
 
 step "conformance (wsconform)"
 conformance_flags=()
