@@ -42,5 +42,6 @@ let package = Package(
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "CZlib"]),
         .testTarget(name: "WebSocketTransportTests", dependencies: ["WebSocketTransport"]),
         .testTarget(name: "InspectorTests", dependencies: ["Inspector", "WebSocketTransport"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Inspector", "WebSocket"]),
     ]
 )
