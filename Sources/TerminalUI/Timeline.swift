@@ -1,0 +1,163 @@
+import Inspector
+import WebSocket
+
+/// One event of the timeline with its time since the session started.
+public struct TimelineEntry: Sendable {
+    public var tNs: UInt64
+    public var event: SessionEvent
+
+    public init(tNs: UInt64, event: SessionEvent) {
+        self.tNs = tNs
+        self.event = event
+    }
+}
+
+/// What the UI shows: an append-only list of events. A live `Session` is one; a
+/// recording loaded for `replay`, or a test, can use `ArrayTimeline`.
+public protocol TimelineSource: AnyObject {
+    var timelineCount: Int { get }
+    func timelineEntry(at index: Int) -> TimelineEntry
+}
+
+extension Session: TimelineSource {
+    public var timelineCount: Int { entries.count }
+
+    public func timelineEntry(at index: Int) -> TimelineEntry {
+        let entry = entries[index]
+        return TimelineEntry(tNs: entry.tNs, event: entry.event)
+    }
+}
+
+/// A timeline held in an array (tests, recordings).
+public final class ArrayTimeline: TimelineSource {
+    public private(set) var entries: [TimelineEntry]
+
+    public init(_ entries: [TimelineEntry] = []) {
+        self.entries = entries
+    }
+
+    public func append(_ event: SessionEvent, tNs: UInt64) {
+        entries.append(TimelineEntry(tNs: tNs, event: event))
+    }
+
+    public var timelineCount: Int { entries.count }
+    public func timelineEntry(at index: Int) -> TimelineEntry { entries[index] }
+}
+
+extension SessionEvent {
+    /// The connection the event belongs to, if any.
+    var connectionID: Int? {
+        switch self {
+        case .listening, .connecting: return nil
+        case .opened(let id, _, _, _, _, _), .handshakeFailed(let id, _, _), .frame(let id, _, _, _, _),
+             .message(let id, _, _, _), .rawSent(let id, _), .violation(let id, _, _, _), .closed(let id, _, _, _):
+            return id
+        case .error(let id, _):
+            return id
+        }
+    }
+
+    var isFrame: Bool {
+        if case .frame = self { return true }
+        return false
+    }
+}
+
+/// The state of one connection as the status bar shows it.
+public enum ConnectionState: Equatable, Sendable {
+    case connecting
+    case open
+    /// We or the peer sent a close frame; the closing handshake is under way.
+    case closing
+    case closed(code: UInt16?, clean: Bool)
+    case failed(String)
+
+    public var label: String {
+        switch self {
+        case .connecting: return "connecting"
+        case .open: return "open"
+        case .closing: return "closing"
+        case .closed(let code, let clean):
+            return "closed" + (code.map { " \($0)" } ?? "") + (clean ? "" : " (unclean)")
+        case .failed: return "failed"
+        }
+    }
+
+    public var isOpen: Bool { self == .open || self == .connecting }
+}
+
+/// Counters and connection states, updated entry by entry as the timeline grows.
+public struct TimelineStats: Sendable {
+    public var framesIn = 0
+    public var framesOut = 0
+    public var bytesIn = 0
+    public var bytesOut = 0
+    public var connections: [Int: ConnectionState] = [:]
+    /// Connection ids in the order they first appeared.
+    public var connectionOrder: [Int] = []
+    public var subprotocol: String?
+    public var extensions: String?
+    public var listening: String?
+    public var connectingTo: String?
+    /// The latest error or violation text, for the status line.
+    public var lastProblem: String?
+    public var absorbed = 0
+
+    public init() {}
+
+    public mutating func absorb(_ event: SessionEvent) {
+        absorbed += 1
+        // A connection first seen in a frame (a timeline that starts mid-way) is open.
+        if let id = event.connectionID, connections[id] == nil, event.isFrame { note(id, .open) }
+        switch event {
+        case .listening(let address):
+            listening = address
+        case .connecting(let url):
+            connectingTo = url
+            if connections[1] == nil && connectionOrder.isEmpty {
+                // A client's connection is #1 once it opens; show it as connecting meanwhile.
+                note(1, .connecting)
+            }
+        case .opened(let id, _, _, _, let subprotocol, let extensions):
+            note(id, .open)
+            self.subprotocol = subprotocol
+            self.extensions = extensions
+        case .handshakeFailed(let id, _, let reason):
+            note(id, .failed(reason))
+            lastProblem = reason
+        case .frame(let id, let direction, let header, _, let wire):
+            if direction == .incoming {
+                framesIn += 1
+                bytesIn += wire.count
+            } else {
+                framesOut += 1
+                bytesOut += wire.count
+            }
+            if header.opcode == .close, connections[id] == .open { note(id, .closing) }
+        case .message:
+            break
+        case .rawSent(_, let wire):
+            bytesOut += wire.count
+        case .violation(_, let description, _, _):
+            lastProblem = description
+        case .closed(let id, let code, _, let clean):
+            note(id, .closed(code: code?.rawValue, clean: clean))
+        case .error(let id, let message):
+            lastProblem = message
+            if let id, connections[id] == .connecting { note(id, .failed(message)) }
+            if id == nil, connections[1] == .connecting { note(1, .failed(message)) }
+        }
+    }
+
+    private mutating func note(_ id: Int, _ state: ConnectionState) {
+        if connections[id] == nil { connectionOrder.append(id) }
+        connections[id] = state
+    }
+
+    public var openConnections: [Int] {
+        connectionOrder.filter { connections[$0] == .open }
+    }
+
+    /// More than one connection was seen: rows show their connection id.
+    public var showsConnectionIDs: Bool { connectionOrder.count > 1 }
+}
