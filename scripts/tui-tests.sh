@@ -1,0 +1,386 @@
+#!/usr/bin/env bash
+# Drives the real wscope binary in tmux and reads the screen back:
+#
+#   scripts/tui-tests.sh            build (.build-tui) and run every case
+#   WSCOPE=path/to/wscope scripts/tui-tests.sh    test that binary instead
+#
+# Each case prints PASS or FAIL (with the screen on failure); the last line is
+# "N passed, M failed" and the exit status is non-zero when a case failed. tmux runs on a
+# private socket (-L), so the user's own tmux sessions are not touched.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PASSED=0
+FAILED=0
+
+summary() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
+
+if ! command -v tmux >/dev/null; then
+    echo "FAIL tmux is not installed (apt-get install tmux)"
+    FAILED=1
+    summary
+    exit 1
+fi
+
+if [ -z "${WSCOPE:-}" ]; then
+    if ! swift build --scratch-path .build-tui --product wscope >&2; then
+        echo "FAIL build"
+        FAILED=1
+        summary
+        exit 1
+    fi
+    WSCOPE=$ROOT/.build-tui/debug/wscope
+fi
+
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+SOCKET=wscope-tui-tests-$$
+TMP=$(mktemp -d /tmp/wscope-tui-tests.XXXXXX)
+T() { tmux -L "$SOCKET" -f /dev/null "$@"; }
+cleanup() {
+    T kill-server >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+# A session that lives for the whole run, so that the server stays up between cases.
+T start-server \; set-option -g default-terminal tmux-256color \; set-option -g exit-empty off \; \
+    new-session -d -s keep -x 120 -y 40 'sleep 100000'
+
+SCREEN=""
+
+pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
+fail() {
+    echo "FAIL $1${2:+: $2}"
+    printf '%s\n' "$SCREEN" | sed 's/^/    | /'
+    FAILED=$((FAILED + 1))
+}
+
+capture() { SCREEN=$(T capture-pane -p -t tui 2>/dev/null); }
+
+# wait_for TEXT [SECONDS]: polls the screen until it shows TEXT (fixed string).
+wait_for() {
+    local text=$1 limit=${2:-6} start
+    start=$(date +%s%N)
+    while :; do
+        capture
+        if grep -qF -- "$text" <<<"$SCREEN"; then return 0; fi
+        if [ $(( ($(date +%s%N) - start) / 1000000 )) -ge $((limit * 1000)) ]; then return 1; fi
+        sleep 0.1
+    done
+}
+
+# wait_for_regex REGEX [SECONDS]
+wait_for_regex() {
+    local regex=$1 limit=${2:-6} start
+    start=$(date +%s%N)
+    while :; do
+        capture
+        if grep -qE -- "$regex" <<<"$SCREEN"; then return 0; fi
+        if [ $(( ($(date +%s%N) - start) / 1000000 )) -ge $((limit * 1000)) ]; then return 1; fi
+        sleep 0.1
+    done
+}
+
+count() { grep -cF -- "$1" <<<"$SCREEN"; }
+
+# wait_for_count TEXT N [SECONDS]: until TEXT is on N or more rows.
+wait_for_count() {
+    local text=$1 wanted=$2 limit=${3:-8} start
+    start=$(date +%s%N)
+    while :; do
+        capture
+        if [ "$(count "$text")" -ge "$wanted" ]; then return 0; fi
+        if [ $(( ($(date +%s%N) - start) / 1000000 )) -ge $((limit * 1000)) ]; then return 1; fi
+        sleep 0.1
+    done
+}
+
+# start [ENV=VALUE...] -- [wscope demo arguments...]: a fresh 120x40 session running the
+# demo; when it exits, the shell prints its status and the terminal modes that matter.
+start() {
+    local env=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do env+=("$1"); shift; done
+    [ "${1:-}" = "--" ] && shift
+    T kill-session -t tui >/dev/null 2>&1
+    local args=""
+    for arg in "$@"; do args+=" '$arg'"; done
+    T new-session -d -s tui -x 120 -y 40 \
+        "env ${env[*]:-} '$WSCOPE' demo$args; echo EXIT=\$?; echo STTY=\$(stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo|isig|icrnl)\$' | tr '\n' ' '); sleep 600"
+}
+
+flag() { T display-message -p -t tui "#{$1}"; }
+
+quit_and_check() {
+    local name=$1 keys=$2
+    if [ "$keys" = "SIGTERM" ]; then
+        local shell child
+        shell=$(T display-message -p -t tui '#{pane_pid}')
+        child=$(pgrep -P "$shell" | head -1)
+        if [ -z "$child" ]; then fail "$name" "no wscope process under the pane's shell"; return; fi
+        kill -TERM "$child"
+    else
+        T send-keys -t tui "$keys"
+    fi
+    if ! wait_for "EXIT=" 5; then fail "$name" "wscope did not exit"; return; fi
+    local status modes alternate mouse cursor
+    status=$(grep -o 'EXIT=[0-9]*' <<<"$SCREEN")
+    modes=$(grep -o 'STTY=.*' <<<"$SCREEN")
+    alternate=$(flag alternate_on)
+    mouse=$(flag mouse_sgr_flag)$(flag mouse_any_flag)$(flag mouse_button_flag)
+    cursor=$(flag cursor_flag)
+    # Cooked mode again: icanon, echo, isig, icrnl all on (stty prints "-echo" when off).
+    if [ "$status" = "EXIT=0" ] && [ "$(wc -w <<<"${modes#STTY=}")" -eq 4 ] && [[ "$modes" != *-* ]]; then
+        if [ "$alternate" = 0 ] && [ "$mouse" = 000 ] && [ "$cursor" = 1 ]; then
+            pass "$name"
+        else
+            fail "$name" "alternate_on=$alternate mouse flags=$mouse cursor_flag=$cursor"
+        fi
+    else
+        fail "$name" "$status $modes"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+
+start --
+if wait_for_count '{\"type\":\"json\",\"ok\":true}"' 2 10 \
+    && grep -qF '→  text    FIN --- MASK       22  "Hello from wscope 👋"' <<<"$SCREEN" \
+    && grep -qF '←  text    FIN --- ----       22  "Hello from wscope 👋"' <<<"$SCREEN" \
+    && grep -qF '←  binary  FIN --- ----        5  hex:000102feff' <<<"$SCREEN" \
+    && grep -qF '→  ping    FIN --- MASK       14  "are you there?"' <<<"$SCREEN" \
+    && grep -qF '←  pong    FIN --- ----       14  "are you there?"' <<<"$SCREEN" \
+    && grep -qF '→  text    --- --- MASK       10  "a message "' <<<"$SCREEN" \
+    && grep -qF '→  cont    FIN --- MASK        8  "ragments"' <<<"$SCREEN" \
+    && grep -qF '←  text    FIN --- ----       28  "a message in three fragments"' <<<"$SCREEN"; then
+    pass "demo start shows the exchanged frames"
+else
+    fail "demo start shows the exchanged frames"
+fi
+
+if grep -qE '^ wscope demo  ws://127\.0\.0\.1:[0-9]+/demo │ open │ in 5 fr 104 B │ out 7 fr 136 B' <<<"$SCREEN" \
+    && grep -qF 'FOLLOW' <<<"$SCREEN" && grep -qF '○ rec' <<<"$SCREEN" \
+    && [ "$(flag alternate_on)" = 1 ] && [ "$(flag mouse_sgr_flag)" = 1 ]; then
+    pass "status bar: endpoint, state, counters; alternate screen and SGR mouse on"
+else
+    fail "status bar: endpoint, state, counters; alternate screen and SGR mouse on"
+fi
+
+# Select the binary frame we sent with a filter, read its Header pane, then the Hex pane.
+T send-keys -t tui / ; T send-keys -t tui -l 'op:binary dir:out'; T send-keys -t tui Enter
+if wait_for 'opcode     0x2 binary' \
+    && grep -qF 'direction  → out (sent)' <<<"$SCREEN" \
+    && grep -qF 'FIN        1' <<<"$SCREEN" \
+    && grep -qF 'MASK       1' <<<"$SCREEN" \
+    && grep -qE 'mask key   [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}' <<<"$SCREEN" \
+    && grep -qF 'length     5 (7-bit field)' <<<"$SCREEN" \
+    && grep -qE 'header     82 85 [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}  \(6 bytes\)' <<<"$SCREEN" \
+    && grep -qF 'filter 1/' <<<"$SCREEN"; then
+    pass "filter selects a frame; Header pane shows its fields and raw header bytes"
+else
+    fail "filter selects a frame; Header pane shows its fields and raw header bytes"
+fi
+
+T send-keys -t tui 3
+if wait_for '00000000  00 01 02 fe ff' && grep -qF '|.....|' <<<"$SCREEN" \
+    && grep -qF 'payload, 5 bytes (unmasked)' <<<"$SCREEN"; then
+    T send-keys -t tui w
+    if wait_for_regex '00000000  82 85 ([0-9a-f]{2} ){4}' && grep -qF 'wire bytes, 11 (payload masked)' <<<"$SCREEN"; then
+        pass "Hex pane: payload and wire bytes with offsets and ASCII column"
+    else
+        fail "Hex pane: payload and wire bytes with offsets and ASCII column" "wire view"
+    fi
+else
+    fail "Hex pane: payload and wire bytes with offsets and ASCII column"
+fi
+T send-keys -t tui w Escape
+sleep 0.2
+T send-keys -t tui 2
+
+# Compose a text message; the echo server sends it back.
+T send-keys -t tui i; T send-keys -t tui -l 'hello from tmux'; T send-keys -t tui Enter
+if wait_for '←  text    FIN --- ----       15  "hello from tmux"' \
+    && grep -qF '→  text    FIN --- MASK       15  "hello from tmux"' <<<"$SCREEN" \
+    && grep -qF 'sent text, 15 bytes' <<<"$SCREEN"; then
+    pass "compose and send a text frame: sent and echoed rows"
+else
+    fail "compose and send a text frame: sent and echoed rows"
+fi
+
+# A crafted frame spec: a ping with a payload, answered by a pong.
+T send-keys -t tui -l 'ping:tmux?'; T send-keys -t tui Enter
+if wait_for '←  pong    FIN --- ----        5  "tmux?"' && grep -qF '→  ping    FIN --- MASK        5  "tmux?"' <<<"$SCREEN"; then
+    pass "compose a frame spec (ping:tmux?) and see the pong"
+else
+    fail "compose a frame spec (ping:tmux?) and see the pong"
+fi
+
+# History: Up recalls the last line sent.
+T send-keys -t tui Up
+if wait_for 'send> ping:tmux?'; then
+    pass "composer history: Up recalls the last frame sent"
+else
+    fail "composer history: Up recalls the last frame sent"
+fi
+T send-keys -t tui C-u
+
+# Escape sequences from the peer are shown, not executed: OSC 2 (window title), ED 2.
+T send-keys -t tui -l 'text:\x1b]2\;pwned\x07 \x1b[2J'; T send-keys -t tui Enter
+if wait_for '←  text    FIN --- ----       15  "\x1b]2;pwned\u{7} \x1b[2J"' \
+    && [ "$(flag pane_title)" != "pwned" ] && grep -qE '^ wscope demo ' <<<"$SCREEN"; then
+    pass "escape sequences in payloads are shown as \\x1b ... \\u{7}, not executed"
+else
+    fail "escape sequences in payloads are shown as \\x1b ... \\u{7}, not executed" "pane_title=$(flag pane_title)"
+fi
+T send-keys -t tui Escape
+
+# A click selects a row (an SGR mouse report typed into the pane): after g (the first
+# row), a click on the fourth row selects the echoed "Hello" frame.
+T send-keys -t tui g
+sleep 0.2
+T send-keys -t tui -l $'\e[<0;10;6M'
+if wait_for 'direction  ← in (received)' && grep -qF 'length     22 (7-bit field)' <<<"$SCREEN"; then
+    pass "mouse click selects a timeline row"
+else
+    fail "mouse click selects a timeline row"
+fi
+
+T send-keys -t tui '?'
+if wait_for 'wscope keys' && grep -qF 'q  Ctrl-C      quit' <<<"$SCREEN"; then
+    T send-keys -t tui x
+    sleep 0.3
+    capture
+    if ! grep -qF 'wscope keys' <<<"$SCREEN"; then pass "help overlay opens with ? and closes with any key"
+    else fail "help overlay opens with ? and closes with any key" "did not close"; fi
+else
+    fail "help overlay opens with ? and closes with any key"
+fi
+
+# Resizing: a narrower layout, then too small, then back.
+T resize-window -t tui -x 80 -y 24
+if wait_for ' Header   Payload   Hex   Close' && grep -qE '^ wscope demo ' <<<"$SCREEN" \
+    && [ "$(wc -L <<<"$SCREEN")" -le 80 ] \
+    && [ "$(wc -l <<<"$SCREEN")" -le 24 ]; then
+    pass "resize to 80x24: narrow layout with pane tabs"
+else
+    fail "resize to 80x24: narrow layout with pane tabs"
+fi
+T resize-window -t tui -x 40 -y 10
+if wait_for 'terminal too small' && grep -qF '40x10, need 60x12' <<<"$SCREEN"; then
+    pass "resize to 40x10: terminal too small"
+else
+    fail "resize to 40x10: terminal too small"
+fi
+T resize-window -t tui -x 120 -y 40
+if wait_for '│ Payload   Hex   Close' && grep -qE '^ wscope demo ' <<<"$SCREEN" && ! grep -qF 'too small' <<<"$SCREEN"; then
+    pass "resize back to 120x40: wide layout again"
+else
+    fail "resize back to 120x40: wide layout again"
+fi
+
+quit_and_check "q quits and restores the terminal (modes, normal screen, mouse off, cursor on)" q
+
+start --
+wait_for '"are you there?"' 8 >/dev/null
+quit_and_check "Ctrl-C quits and restores the terminal" C-c
+
+start --
+wait_for '"are you there?"' 8 >/dev/null
+quit_and_check "SIGTERM quits and restores the terminal" SIGTERM
+
+# Themes: each built-in starts; colours show in the captured escape sequences.
+for theme in default light high-contrast monochrome; do
+    start -- --theme "$theme"
+    if wait_for '"are you there?"' 8; then
+        status_line=$(T capture-pane -p -e -t tui | head -1)
+        case $theme in
+            default) want='48;5;24' ;;
+            light) want='48;5;25' ;;
+            high-contrast) want='107m' ;;  # bright-white background
+            monochrome) want='7m' ;;  # reverse
+        esac
+        colours=$(grep -oE '\[[0-9;]*(38|48);5;[0-9]+[0-9;]*m' <<<"$status_line" | head -1)
+        if [[ "$status_line" == *"$want"* ]] && { [ "$theme" != monochrome ] || [ -z "$colours" ]; }; then
+            pass "theme $theme starts and draws its colours"
+        else
+            SCREEN=$status_line
+            fail "theme $theme starts and draws its colours" "wanted $want"
+        fi
+    else
+        fail "theme $theme starts and draws its colours"
+    fi
+    T send-keys -t tui q
+    wait_for "EXIT=" 5 >/dev/null
+done
+
+start NO_COLOR=1 --
+if wait_for '"are you there?"' 8; then
+    all=$(T capture-pane -p -e -t tui)
+    # 39 and 49 (default colours) are fine; 30-37, 40-47, 90-97, 100-107, 38;5 and 48;5 are not.
+    if ! grep -qE '\[([0-9;]*;)?(3[0-7]|4[0-7]|9[0-7]|10[0-7]|38;5|48;5)(;[0-9;]*)?m' <<<"$all" && grep -qF '7m' <<<"$all"; then
+        pass "NO_COLOR: no colours, attributes only"
+    else
+        SCREEN=$(head -3 <<<"$all" | cat -v)
+        fail "NO_COLOR: no colours, attributes only"
+    fi
+else
+    fail "NO_COLOR: no colours, attributes only"
+fi
+T send-keys -t tui q
+
+# An 8-colour terminal: palette colours are mapped to the basic eight.
+start TERM=screen --
+if wait_for '"are you there?"' 8; then
+    status_line=$(T capture-pane -p -e -t tui | head -1)
+    if ! grep -qE '(38|48);5;' <<<"$status_line" && grep -qE '\[([0-9;]*;)?4[0-7](;[0-9;]*)?m' <<<"$status_line"; then
+        pass "8-colour terminal (TERM=screen): basic colours only"
+    else
+        SCREEN=$(cat -v <<<"$status_line")
+        fail "8-colour terminal (TERM=screen): basic colours only"
+    fi
+else
+    fail "8-colour terminal (TERM=screen): basic colours only"
+fi
+T send-keys -t tui q
+wait_for "EXIT=" 5 >/dev/null
+
+# A user's copy of a theme, edited; and a broken one.
+cp themes/light.theme "$TMP/mine.theme"
+sed -i 's/^status *=.*/status = black on yellow/' "$TMP/mine.theme"
+start -- --theme "$TMP/mine.theme"
+if wait_for '"are you there?"' 8 && T capture-pane -p -e -t tui | head -1 | grep -qE '\[[0-9;]*(30;43|43;30)|43m'; then
+    pass "--theme FILE: an edited copy of a shipped theme"
+else
+    fail "--theme FILE: an edited copy of a shipped theme"
+fi
+T send-keys -t tui q
+printf 'status = white on blue\nselected = reverse\nerror = reed bold\n' >"$TMP/bad.theme"
+output=$("$WSCOPE" demo --theme "$TMP/bad.theme" 2>&1 </dev/null)
+status=$?
+if [ $status -ne 0 ] && grep -qF "bad.theme:3: unknown colour or attribute 'reed'" <<<"$output"; then
+    pass "--theme with a bad file names the line"
+else
+    SCREEN=$output
+    fail "--theme with a bad file names the line" "exit $status"
+fi
+
+# Without a terminal the TUI refuses to start; --no-tui keeps the line output.
+output=$("$WSCOPE" demo </dev/null 2>&1 | cat)
+if grep -qF 'needs a terminal' <<<"$output"; then
+    pass "without a terminal: a clear error instead of a garbled screen"
+else
+    SCREEN=$output
+    fail "without a terminal: a clear error instead of a garbled screen"
+fi
+output=$(timeout 20 "$WSCOPE" demo --no-tui </dev/null 2>&1)
+status=$?
+if [ $status -eq 0 ] && grep -qF '#1 -> text   FIN MASK=' <<<"$output" && grep -qF '#1 closed 1000 (normal closure) cleanly' <<<"$output"; then
+    pass "--no-tui prints the line output and exits"
+else
+    SCREEN=$output
+    fail "--no-tui prints the line output and exits" "exit $status"
+fi
+
+summary
