@@ -5,9 +5,10 @@
 #   3. interoperability against Python websockets and Node ws (scripts/interop.sh)
 #   4. command-line tests: crafted frames checked by tshark, bad input, recordings, peers
 #      (scripts/cli-tests.sh)
-#   5. the wsconform conformance suite in both roles, with and without deflate
+#   5. the terminal UI driven in tmux (scripts/tui-tests.sh)
+#   6. the wsconform conformance suite in both roles, with and without deflate
 #      (scripts/conformance.sh)
-#   6. every libFuzzer target for 30 seconds (scripts/fuzz.sh --smoke)
+#   7. every libFuzzer target for 30 seconds (scripts/fuzz.sh --smoke)
 #
 #   scripts/test.sh [--quick]    (--quick: unit tests, interop and conformance without deflate; no fuzzing)
 #
@@ -95,6 +96,10 @@ count "interop" "$LOGS/interop.log" "${PIPESTATUS[0]}"
 step "command line (tshark dissection, bad input, recordings, peers)"
 WSCOPE=$ROOT/.build/debug/wscope scripts/cli-tests.sh 2>&1 | tee "$LOGS/cli.log"
 count "cli" "$LOGS/cli.log" "${PIPESTATUS[0]}"
+
+step "terminal UI in tmux"
+WSCOPE=$ROOT/.build/debug/wscope scripts/tui-tests.sh 2>&1 | tee "$LOGS/tui.log"
+count "tui" "$LOGS/tui.log" "${PIPESTATUS[0]}"
 
 step "conformance (wsconform)"
 conformance_flags=()
