@@ -337,9 +337,11 @@ public final class Connection {
     /// Queues a text or binary message (fragmented and compressed as configured).
     public func send(_ opcode: OpCode, payload: UnsafeRawBufferPointer) {
         guard closeState == .open else { return }
-        var sent: [(Header, Int)] = []
-        writer.writeMessage(opcode, payload: payload, into: &output, observe: observesSent ? { sent.append(($0, $1)) } : nil)
-        if observesSent { reportSent(sent) }
+        // The observed path lives in its own function: a closure capturing a local array
+        // boxes that array on the heap, and the box would be allocated for every message
+        // even when nobody observes.
+        if observesSent { return sendObserved(opcode, payload: payload, control: false) }
+        writer.writeMessage(opcode, payload: payload, into: &output)
     }
 
     public func send(_ opcode: OpCode, payload: [UInt8]) {
@@ -354,9 +356,8 @@ public final class Connection {
     /// Queues a ping, pong or close frame with a raw payload (≤ 125 bytes).
     public func sendControl(_ opcode: OpCode, payload: UnsafeRawBufferPointer) {
         guard closeState == .open else { return }
-        var sent: [(Header, Int)] = []
-        writer.writeControl(opcode, payload: payload, into: &output, observe: observesSent ? { sent.append(($0, $1)) } : nil)
-        if observesSent { reportSent(sent) }
+        if observesSent { return sendObserved(opcode, payload: payload, control: true) }
+        writer.writeControl(opcode, payload: payload, into: &output)
     }
 
     public func sendControl(_ opcode: OpCode, payload: [UInt8]) {
@@ -392,6 +393,18 @@ public final class Connection {
 
     /// Reporting sent frames costs a copy of headers; only do it when someone listens.
     public var observesSent = false
+
+    /// Writes a message or control frame and reports each frame as `.frameSent`.
+    @inline(never)
+    private func sendObserved(_ opcode: OpCode, payload: UnsafeRawBufferPointer, control: Bool) {
+        var sent: [(Header, Int)] = []
+        if control {
+            writer.writeControl(opcode, payload: payload, into: &output, observe: { sent.append(($0, $1)) })
+        } else {
+            writer.writeMessage(opcode, payload: payload, into: &output, observe: { sent.append(($0, $1)) })
+        }
+        reportSent(sent)
+    }
 
     private func reportSent(_ frames: [(Header, Int)]) {
         for (index, (header, frameStart)) in frames.enumerated() {
