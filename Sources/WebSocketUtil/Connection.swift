@@ -40,17 +40,29 @@ public enum CloseState: Sendable, Equatable {
 /// across fragment and read boundaries), enforces the message size limit before buffering
 /// past it, and drives the closing handshake. Frames are processed as a stream, so a frame
 /// split over many reads is never buffered twice.
+///
+/// `receive` must not be called from inside `onEvent` (the rest of the outer call's input
+/// would be processed after the inner call's): it stops with a precondition failure.
+/// Everything else (sending, closing, changing settings) may be done from `onEvent`.
+///
+/// Hot-path state is declared `@exclusivity(unchecked)`: the runtime's dynamic exclusivity
+/// checks (a thread-local access set, updated at every access of a class property) cost
+/// about as much as the rest of the per-message work. That is sound because the
+/// properties so marked are either only ever accessed instantaneously (loaded or stored,
+/// never held across a call that can reach `onEvent`), or are the private reading state
+/// touched only from inside `receive`, which the reentrancy guard keeps from overlapping.
+/// `output` and `writer`, held across `.frameSent` callbacks, keep their checks.
 public final class Connection {
     public let role: Role
-    public var maxMessageBytes: Int
+    @exclusivity(unchecked) public var maxMessageBytes: Int
     /// Answer pings with pongs (on by default).
-    public var autoPong = true
+    @exclusivity(unchecked) public var autoPong = true
     /// Answer the peer's close with a close (on by default).
-    public var autoCloseReply = true
+    @exclusivity(unchecked) public var autoCloseReply = true
     /// Keep each received frame's exact wire bytes for `.frameReceived` (inspectors).
-    public var captureWire = false
-    public var onEvent: (ConnectionEvent) -> Void = { _ in }
-    public private(set) var closeState: CloseState = .open
+    @exclusivity(unchecked) public var captureWire = false
+    @exclusivity(unchecked) public var onEvent: (ConnectionEvent) -> Void = { _ in }
+    @exclusivity(unchecked) public private(set) var closeState: CloseState = .open
     /// The code and reason of the close frame we sent, if any.
     public private(set) var sentClose: (code: CloseCode?, reason: String)?
     /// The peer's close frame, if one arrived.
@@ -62,19 +74,22 @@ public final class Connection {
     public var writer: MessageWriter
     private let messageExtension: MessageExtension?
 
-    // Reading state.
-    private var headerBytes: [UInt8] = []
-    private var current: Header?
-    private var currentHeaderSize = 0
-    private var payloadReceived: UInt64 = 0
-    private var messageOpcode: OpCode?
-    private var messageCompressed = false
-    private var message: [UInt8] = []
-    private var compressedChunk: [UInt8] = []
-    private var control: [UInt8] = []
-    private var wire: [UInt8] = []
-    private var utf8 = UTF8Validator()
-    private var readingStopped = false
+    // Reading state: only touched from inside `receive` (and `readingStopped`
+    // instantaneously from `transportClosed`), see the class comment.
+    @exclusivity(unchecked) private var headerBytes: [UInt8] = []
+    @exclusivity(unchecked) private var current: Header?
+    @exclusivity(unchecked) private var currentHeaderSize = 0
+    @exclusivity(unchecked) private var payloadReceived: UInt64 = 0
+    @exclusivity(unchecked) private var messageOpcode: OpCode?
+    @exclusivity(unchecked) private var messageCompressed = false
+    @exclusivity(unchecked) private var message: [UInt8] = []
+    @exclusivity(unchecked) private var compressedChunk: [UInt8] = []
+    @exclusivity(unchecked) private var control: [UInt8] = []
+    @exclusivity(unchecked) private var wire: [UInt8] = []
+    @exclusivity(unchecked) private var utf8 = UTF8Validator()
+    @exclusivity(unchecked) private var readingStopped = false
+    /// True while `receive` runs (the reentrancy guard).
+    @exclusivity(unchecked) private var receiving = false
 
     public init(
         role: Role, maxMessageBytes: Int = 64 << 20, messageExtension: MessageExtension? = nil,
@@ -93,6 +108,9 @@ public final class Connection {
     /// Processes bytes read from the transport; events are reported through `onEvent`.
     /// Stops reading at a protocol violation and after the peer's close frame.
     public func receive(_ bytes: UnsafeRawBufferPointer) {
+        precondition(!receiving, "Connection.receive called from inside its own onEvent")
+        receiving = true
+        defer { receiving = false }
         var input = bytes
         while !input.isEmpty && !readingStopped {
             guard let header = current else {
@@ -149,7 +167,7 @@ public final class Connection {
             }
         }
         let wasBuffered = !headerBytes.isEmpty
-        headerBytes.removeAll(keepingCapacity: true)
+        if wasBuffered { headerBytes.removeAll(keepingCapacity: true) }
         startFrame(header, size: size)
         if readingStopped { return nil }
         let total = wasBuffered ? consumed : size
@@ -162,7 +180,7 @@ public final class Connection {
         if let violation = header.violation(receivedBy: role, headerSize: size, allowedRSV: allowedRSV) {
             return fail(violation)
         }
-        if header.opcode == .continuation {
+        if header.opcode == OpCode.continuationValue {
             guard messageOpcode != nil else { return fail(.unexpectedContinuation) }
             if header.rsv1 { return fail(.compressedContinuation) }
         } else if header.opcode.isData {
@@ -170,7 +188,7 @@ public final class Connection {
             messageOpcode = header.opcode
             messageCompressed = header.rsv1
             utf8.reset()
-            message.removeAll(keepingCapacity: true)
+            clear(&message)
         }
         if header.opcode.isData && !messageCompressed
             && UInt64(message.count) + header.length > UInt64(maxMessageBytes) {
@@ -179,7 +197,7 @@ public final class Connection {
         current = header
         currentHeaderSize = size
         payloadReceived = 0
-        if header.opcode.isControl { control.removeAll(keepingCapacity: true) }
+        if header.opcode.isControl { clear(&control) }
     }
 
     /// Unmasks and routes a piece of payload. Returns false when the connection failed.
@@ -217,7 +235,7 @@ public final class Connection {
 
     /// Validates the text bytes appended since `start`, failing fast on the first bad byte.
     private func validateText(from start: Int) -> Bool {
-        guard messageOpcode == .text, start < message.count else { return true }
+        guard messageOpcode == OpCode.textValue, start < message.count else { return true }
         let valid = message.withUnsafeBytes { utf8.validate(UnsafeRawBufferPointer(rebasing: $0[start...])) }
         if !valid { fail(.invalidUTF8) }
         return valid
@@ -255,7 +273,7 @@ public final class Connection {
             if let failure { return fail(failure) }
             guard validateText(from: before) else { return }
         }
-        if opcode == .text && !utf8.isComplete { return fail(.invalidUTF8) }
+        if opcode == OpCode.textValue && !utf8.isComplete { return fail(.invalidUTF8) }
         messageOpcode = nil
         messageCompressed = false
         // After our close went out the peer may still be sending (RFC 6455 5.5.1): its
@@ -267,19 +285,21 @@ public final class Connection {
     }
 
     private func reportReceived(_ header: Header, payload: UnsafeRawBufferPointer) {
-        wire.withUnsafeBytes { wireBytes in
-            onEvent(.frameReceived(header, wire: captureWire ? wireBytes : UnsafeRawBufferPointer(start: nil, count: 0), payload: payload))
+        guard captureWire else {
+            return onEvent(.frameReceived(header, wire: UnsafeRawBufferPointer(start: nil, count: 0), payload: payload))
         }
+        wire.withUnsafeBytes { onEvent(.frameReceived(header, wire: $0, payload: payload)) }
     }
 
     private func handleControl(_ opcode: OpCode, payload: UnsafeRawBufferPointer) {
-        switch opcode {
-        case .ping:
+        // On raw values: matching `.ping` would load the lazily initialised statics.
+        switch opcode.rawValue {
+        case 0x9:  // ping
             onEvent(.ping(payload))
-            if autoPong && closeState == .open { sendControl(.pong, payload: payload) }
-        case .pong:
+            if autoPong && closeState == .open { sendControl(OpCode(nibble: 0xA), payload: payload) }
+        case 0xA:  // pong
             onEvent(.pong(payload))
-        case .close:
+        case 0x8:  // close
             switch CloseBody.decode(payload) {
             case .failure(let violation):
                 fail(violation)
@@ -392,7 +412,7 @@ public final class Connection {
     }
 
     /// Reporting sent frames costs a copy of headers; only do it when someone listens.
-    public var observesSent = false
+    @exclusivity(unchecked) public var observesSent = false
 
     /// Writes a message or control frame and reports each frame as `.frameSent`.
     @inline(never)
@@ -421,4 +441,17 @@ public final class Connection {
             }
         }
     }
+}
+
+/// Empties a buffer, keeping its capacity; skips the (not free) call when already empty.
+@inline(__always)
+private func clear(_ buffer: inout [UInt8]) {
+    if !buffer.isEmpty { buffer.removeAll(keepingCapacity: true) }
+}
+
+extension OpCode {
+    // `OpCode.text` and friends are stored `static let`s of another module: every use goes
+    // through a lazy-initialisation check. These fold to constants.
+    @inline(__always) static var continuationValue: OpCode { OpCode(nibble: 0x0) }
+    @inline(__always) static var textValue: OpCode { OpCode(nibble: 0x1) }
 }

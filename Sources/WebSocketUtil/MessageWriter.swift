@@ -54,7 +54,7 @@ public struct MessageWriter {
         var first = true
         repeat {
             let end = min(payload.count, offset + chunk)
-            let header = makeHeader(opcode: first ? opcode : .continuation, fin: end == payload.count, rsv1: first && compressed)
+            let header = makeHeader(opcode: first ? opcode : OpCode(nibble: 0x0), fin: end == payload.count, rsv1: first && compressed)
             let start = output.count
             Frame.write(header: header, payload: UnsafeRawBufferPointer(rebasing: payload[offset..<end]), into: &output)
             observe?(withLength(header, end - offset), start)
