@@ -11,7 +11,8 @@ import WebSocket
 ///     conn:2                    connection id
 ///     re:REGEX  re:"a b"        Swift regular expression on the payload text
 ///     kind:frame|event|error    frames, other events, violations and errors
-///     anything else             case-insensitive text in the payload (or event line)
+///     anything else             text in the payload (ASCII letters in any case); for
+///                               events other than frames, in the event's line
 ///
 /// Quote a term with double quotes to include spaces (`"hello world"`, `re:"a b"`).
 public struct Filter {
@@ -168,7 +169,12 @@ public struct Filter {
                 throw ParseError(message: "bad regular expression '\(SafeText.escape(pattern))': \(error)")
             }
         }
-        return .text(lower)
+        return .text(asciiLowercased(word))
+    }
+
+    /// Lowercases ASCII letters only, as `fold` does for the payload bytes.
+    static func asciiLowercased(_ text: String) -> String {
+        String(decoding: text.utf8.map { fold($0) }, as: UTF8.self)
     }
 
     /// `100`, `1k`, `64KiB`, `1m`.
@@ -257,13 +263,52 @@ public struct Filter {
             payloadText = text
             return text.contains(regex)
         case .text(let needle):
+            // Payload bytes are searched in place (ASCII letters case-insensitively), so
+            // that filtering a million frames needs no strings.
+            switch event {
+            case .frame(_, _, let header, let payload, _):
+                return Filter.contains(header.opcode == .close && payload.count >= 2 ? payload[2...] : payload[...], needle)
+            case .message(_, _, _, let payload):
+                return Filter.contains(payload[...], needle)
+            default:
+                break
+            }
             let text = payloadText ?? Filter.searchableText(event)
             payloadText = text
             if text.lowercased().contains(needle) { return true }
+            // Frames match on their payload only; other events on their line (already
+            // the searchable text) and that line lowercased.
+            guard !event.isFrame else { return false }
             let line = eventLine ?? EventLine.format(event).lowercased()
             eventLine = line
             return line.contains(needle)
         }
+    }
+
+    /// `haystack` contains the UTF-8 of `needle` (lowercase), ASCII letters compared
+    /// case-insensitively.
+    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: String) -> Bool {
+        let pattern = Array(needle.utf8)
+        guard !pattern.isEmpty else { return true }
+        guard haystack.count >= pattern.count else { return false }
+        let first = pattern[0]
+        return haystack.withUnsafeBufferPointer { bytes in
+            let last = bytes.count - pattern.count
+            var start = 0
+            while start <= last {
+                if fold(bytes[start]) == first {
+                    var offset = 1
+                    while offset < pattern.count, fold(bytes[start + offset]) == pattern[offset] { offset += 1 }
+                    if offset == pattern.count { return true }
+                }
+                start += 1
+            }
+            return false
+        }
+    }
+
+    @inline(__always) static func fold(_ byte: UInt8) -> UInt8 {
+        byte &- 0x41 < 26 ? byte | 0x20 : byte
     }
 
     /// The text that `re:` and plain words look at: a frame's or message's payload decoded

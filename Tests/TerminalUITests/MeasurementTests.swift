@@ -78,7 +78,10 @@ import WebSocket
         }
         let filteredDrawMicroseconds = Double(Self.now() - start) / 1e3 / Double(draws)
         start = Self.now()
-        ui.applyFilter(try! Filter.parse("re:number 9+$"))
+        ui.applyFilter(try! Filter.parse("hello"))
+        let textSeconds = Double(Self.now() - start) / 1e9
+        start = Self.now()
+        ui.applyFilter(try! Filter.parse("re:\"number 9+$\""))
         let regexSeconds = Double(Self.now() - start) / 1e9
 
         print("""
@@ -90,7 +93,8 @@ import WebSocket
               draw one 120x40 screen:        \(fixed(drawMicroseconds, 1)) µs (timeline, panes, status; random selection)
               filter dir:in len>10:          \(fixed(filterSeconds, 3)) s, then \(fixed(residentWithFilter, 0)) resident bytes per frame
               draw with the filter:          \(fixed(filteredDrawMicroseconds, 1)) µs
-              filter re:number 9+$:          \(fixed(regexSeconds, 3)) s (\(ui.rowCount) rows)
+              filter hello (text):           \(fixed(textSeconds, 3)) s
+              filter re:"number 9+$":        \(fixed(regexSeconds, 3)) s (\(ui.rowCount) rows)
             """)
         #expect(screen.width == 120)
     }

@@ -196,6 +196,21 @@ import WebSocket
         #expect(try filtered("open") == [1])  // event lines too
     }
 
+    @Test func textTermsSearchPayloadBytes() throws {
+        let source = timeline([
+            frameEvent("text:Ünïcode OK"),
+            frameEvent("binary:hex:00ff4f4b00"),             // "OK" inside binary bytes
+            frameEvent("close:1000:Closing Time", .incoming),  // the reason, not the code bytes
+        ])
+        #expect(try filtered("ok", source) == [2, 3])
+        #expect(try filtered("nïcode", source) == [2])
+        #expect(try filtered("ünïcode", source) == [])  // only ASCII letters ignore case
+        #expect(try filtered("time", source) == [4])
+        #expect(try filtered("->", source) == [])  // frames match on their payload, not their --no-tui line
+        #expect(Filter.contains([0x41, 0x42, 0x43][...], "bc"))
+        #expect(!Filter.contains([0x41, 0x42][...], "abc"))
+    }
+
     @Test func badExpressions() {
         #expect(throws: Filter.ParseError.self) { try Filter.parse("dir:sideways") }
         #expect(throws: Filter.ParseError.self) { try Filter.parse("op:bogus") }
