@@ -122,6 +122,7 @@ final class Peer: ConnectionDelegate {
         let connection = Connection(
             role: handshake.role, maxMessageBytes: options.maxMessageBytes,
             messageExtension: messageExtension, fragmentSize: options.fragmentSize)
+        connection.closeTimeout = options.closeTimeout
         connection.captureWire = options.reportFrames
         connection.observesSent = options.reportFrames
         connection.onEvent = { [unowned self] event in self.handle(event) }
@@ -188,6 +189,9 @@ final class Peer: ConnectionDelegate {
         guard closeTimer == nil else { return }
         closeTimer = loop.schedule(after: options.closeTimeout) { [weak self] in
             guard let self, !self.finished else { return }
+            // This timer and the connection's deadline come from the same timeout; the
+            // timer may fire a hair before the deadline, and the drop happens regardless.
+            self.connection?.closeTimedOut(now: .now.advanced(by: self.options.closeTimeout))
             self.finish(closeTCP: true)
         }
     }

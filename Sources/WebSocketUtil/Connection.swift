@@ -347,6 +347,27 @@ public final class Connection {
     public func transportClosed() {
         readingStopped = true
         closeState = .closed
+        closingDeadline = nil
+    }
+
+    // MARK: Closing handshake timeout
+
+    /// How long the peer has to answer our close frame (RFC 6455 7.1.1: then the TCP
+    /// connection may be dropped). Set before calling `sendClose`.
+    public var closeTimeout: Duration = .seconds(3)
+
+    /// When the closing handshake we started must be over; nil when none is pending. The
+    /// transport arms a timer for it and then calls `closeTimedOut(now:)`.
+    public private(set) var closingDeadline: ContinuousClock.Instant?
+
+    /// Gives up on the peer's close once the deadline has passed: the connection is then
+    /// closed (without a clean handshake) and the caller should drop TCP. Returns whether
+    /// it gave up.
+    @discardableResult
+    public func closeTimedOut(now: ContinuousClock.Instant = .now) -> Bool {
+        guard closeState == .closeSent, let closingDeadline, now >= closingDeadline else { return false }
+        transportClosed()
+        return true
     }
 
     /// True once reading stopped (peer's close, violation or transport gone).
@@ -392,6 +413,7 @@ public final class Connection {
         sentClose = (code, reason)
         if receivedClose == nil {
             closeState = .closeSent
+            closingDeadline = ContinuousClock.now.advanced(by: closeTimeout)
         } else {
             // Answering the peer's close (automatically or by the application) completes it.
             closeState = .closed

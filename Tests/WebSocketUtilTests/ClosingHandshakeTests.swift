@@ -61,6 +61,30 @@ struct ClosingHandshakeTests {
         ])
     }
 
+    @Test func closingHandshakeTimesOutWithoutThePeersClose() throws {
+        let h = Harness(role: .client)
+        h.connection.closeTimeout = .milliseconds(500)
+        let before = ContinuousClock.now
+        h.connection.sendClose(code: .normalClosure, reason: "")
+        let deadline = try #require(h.connection.closingDeadline)
+        #expect(deadline >= before.advanced(by: .milliseconds(500)))
+        #expect(!h.connection.closeTimedOut(now: deadline.advanced(by: .milliseconds(-1))))
+        #expect(h.connection.closeState == .closeSent)
+        #expect(h.connection.closeTimedOut(now: deadline))
+        #expect(h.connection.closeState == .closed)
+        #expect(h.connection.isReadingStopped)
+        #expect(h.connection.closingDeadline == nil)
+        #expect(!h.connection.closeTimedOut(now: deadline), "only once")
+    }
+
+    @Test func noDeadlineOnceThePeerAnswered() {
+        let h = Harness(role: .server)
+        h.connection.sendClose(code: .normalClosure, reason: "")
+        h.feed(closeFrame(.normalClosure, from: .client))
+        #expect(h.connection.closeState == .closed)
+        #expect(!h.connection.closeTimedOut(now: .now.advanced(by: .seconds(60))))
+    }
+
     @Test func secondSendCloseIsIgnored() throws {
         let h = Harness(role: .server)
         h.connection.sendClose(code: .normalClosure, reason: "")
