@@ -275,6 +275,46 @@ let hello = Array("Hello".utf8)
         }
     }
 
+    /// A small last fragment is inflated together with the RFC 7692 tail in one call; an
+    /// empty last fragment takes the two-call path. Both must agree on every input, valid
+    /// or not, including streams that end on a final block (where the tail must not be
+    /// fed), and must leave the codec in the same state (checked with a message that
+    /// refers back to the window).
+    @Test func lastFragmentJoinedWithTheTailMatchesTheTwoCallPath() {
+        var random = TestRandom(seed: 2024)
+        let (server, _) = codecPair()
+        var inputs: [[UInt8]] = RFCExampleTests.examples + [
+            hex("f3 48 cd c9 c9 07 00"), hex("f3 48 cd c9 c9 07 00 f2 00 11 00 00"), hex("03 00"), hex("03 00 03 00"),
+            hex("00"), hex("01 00 00 ff ff"), hex("00 00 00 ff ff"), hex("f2 48 cd c9 c9 07 00 00 00 ff ff"),
+            hex("f2 48 cd c9 c9 07 00 03 00"), hex("f3 48 cd c9 c9 07 00 00 00"), hex("f3 48 cd c9 c9 07 00 01 00 00 ff ff"),
+        ]
+        for size in [1, 20, 300, 1000, 1020, 1024] {
+            let message = random.text(size * 3)
+            inputs.append(Array(server.compressed(message)!.prefix(1024)))
+        }
+        for _ in 0..<1500 {
+            var input = inputs[Int(random.next() % UInt64(inputs.count))]
+            switch random.next() % 4 {
+            case 0: input = random.bytes(Int(random.next() % 40))
+            case 1 where !input.isEmpty: input[Int(random.next() % UInt64(input.count))] ^= UInt8(1 << (random.next() % 8))
+            case 2 where !input.isEmpty: input.removeLast(Int(random.next() % UInt64(min(input.count, 6))))
+            default: break
+            }
+            inputs.append(input)
+        }
+        let followUp = hex("f2 00 11 00 00")  // "Hello" again if the window ends with it
+        for (index, input) in inputs.enumerated() where !input.isEmpty && input.count <= 1024 {
+            for limit in [Int.max, 3] {
+                let (_, joined) = codecPair()
+                let (_, apart) = codecPair()
+                let joinedResult = joined.decompressed(fragments: [input], limit: limit)
+                let apartResult = apart.decompressed(fragments: [input, []], limit: limit)
+                #expect(joinedResult == apartResult, "input \(index): \(hexString(input)) limit \(limit)")
+                #expect(joined.decompressed(followUp) == apart.decompressed(followUp), "after input \(index)")
+            }
+        }
+    }
+
     @Test func emptyMessages() {
         let (server, client) = codecPair()
         #expect(server.compressed([]) == hex("00"))
