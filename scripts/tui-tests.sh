@@ -115,12 +115,13 @@ flag() { T display-message -p -t tui "#{$1}"; }
 
 quit_and_check() {
     local name=$1 keys=$2
-    if [ "$keys" = "SIGTERM" ]; then
+    local expected=${3:-EXIT=0}
+    if [[ "$keys" == SIG* ]]; then
         local shell child
         shell=$(T display-message -p -t tui '#{pane_pid}')
         child=$(pgrep -P "$shell" | head -1)
         if [ -z "$child" ]; then fail "$name" "no wscope process under the pane's shell"; return; fi
-        kill -TERM "$child"
+        kill -"${keys#SIG}" "$child"
     else
         T send-keys -t tui "$keys"
     fi
@@ -132,7 +133,7 @@ quit_and_check() {
     mouse=$(flag mouse_sgr_flag)$(flag mouse_any_flag)$(flag mouse_button_flag)
     cursor=$(flag cursor_flag)
     # Cooked mode again: icanon, echo, isig, icrnl all on (stty prints "-echo" when off).
-    if [ "$status" = "EXIT=0" ] && [ "$(wc -w <<<"${modes#STTY=}")" -eq 4 ] && [[ "$modes" != *-* ]]; then
+    if [ "$status" = "$expected" ] && [ "$(wc -w <<<"${modes#STTY=}")" -eq 4 ] && [[ "$modes" != *-* ]]; then
         if [ "$alternate" = 0 ] && [ "$mouse" = 000 ] && [ "$cursor" = 1 ]; then
             pass "$name"
         else
@@ -289,6 +290,12 @@ quit_and_check "Ctrl-C quits and restores the terminal" C-c
 start --
 wait_for '"are you there?"' 8 >/dev/null
 quit_and_check "SIGTERM quits and restores the terminal" SIGTERM
+
+# A crash: the handler restores the terminal, then the signal takes its course (the
+# Swift runtime's backtracer is off so that the default action ends the process).
+start SWIFT_BACKTRACE=enable=no --
+wait_for '"are you there?"' 8 >/dev/null
+quit_and_check "a crash (SIGSEGV) restores the terminal before the process dies" SIGSEGV EXIT=139
 
 # Themes: each built-in starts; colours show in the captured escape sequences.
 for theme in default light high-contrast monochrome; do

@@ -245,9 +245,11 @@ enum TerminalRestore {
             action.__sigaction_handler.sa_handler = { number in
                 TerminalRestore.emergencyRestore()
                 // Put back whatever handled the signal before (the Swift runtime's
-                // backtracer, or the default action) and let it happen again.
+                // backtracer, or the default action) and let it happen again: raised
+                // now, it is delivered when this handler returns (a fault would also
+                // recur when the instruction runs again).
                 sigaction(number, TerminalRestore.previousActions + Int(number), nil)
-                if number == SIGABRT || number == SIGTRAP { raise(number) }
+                raise(number)
             }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
