@@ -125,7 +125,7 @@ quit_and_check() {
     else
         T send-keys -t tui "$keys"
     fi
-    if ! wait_for "EXIT=" 5; then fail "$name" "wscope did not exit"; return; fi
+    if ! wait_for "STTY=" 8; then fail "$name" "wscope did not exit"; return; fi
     local status modes alternate mouse cursor
     status=$(grep -o 'EXIT=[0-9]*' <<<"$SCREEN")
     modes=$(grep -o 'STTY=.*' <<<"$SCREEN")
