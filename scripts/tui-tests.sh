@@ -42,6 +42,7 @@ TMP=$(mktemp -d /tmp/wscope-tui-tests.XXXXXX)
 T() { tmux -L "$SOCKET" -f /dev/null "$@"; }
 cleanup() {
     T kill-server >/dev/null 2>&1
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCKET"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
