@@ -14,6 +14,7 @@ let benchmarkTargets: [(String, [String])] = [
     ("FrameBenchmarks", ["WebSocket"]),
     ("ConnectionBenchmarks", ["WebSocket", "WebSocketUtil"]),
     ("UpgradeBenchmarks", ["WebSocket"]),
+    ("DeflateBenchmarks", ["WebSocket", "WebSocketUtil", "WebSocketDeflate"]),
 ]
 
 let package = Package(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every wscope benchmark in one go (release build, as the plugin always does) and
-# prints a compact table: ns/op, operations/s, GB/s, mallocs/op, followed by the ratios
-# that must be quoted from a single run (ours vs SwiftNIO, Cipher.mask vs memcpy).
+# prints a compact table: ns/op, operations/s, GB/s and MB/s, mallocs/op, followed by the
+# ratios that must be quoted from a single run (ours vs SwiftNIO, Cipher.mask vs memcpy,
+# permessage-deflate vs zlib called directly).
 #
 #   Benchmarks/run.sh                        # everything
 #   Benchmarks/run.sh --target MaskBenchmarks  # extra arguments go to `swift package benchmark`
@@ -31,6 +32,7 @@ import json, re, sys
 
 rows = {}
 paired = {}
+compressed = {}
 for path in sys.argv[1:]:
     for element in json.load(open(path)):
         # package.benchmark.<Target>.<Name>_(bytes:_N,_ops:_M)  (JMH turns spaces into '_')
@@ -48,6 +50,8 @@ for path in sys.argv[1:]:
         for metric in ("paired Cipher.mask (ns)", "paired memcpy (ns)"):
             if name.startswith("Paired") and metric in metrics:
                 paired.setdefault(name, {})[metric] = metrics[metric]["scorePercentiles"]["50.0"]
+        if name.startswith("Deflate compress/") and "compressed bytes per message" in metrics:
+            compressed[name.split("/", 1)[1]] = (metrics["compressed bytes per message"]["scorePercentiles"]["50.0"], bytes_per_op)
         rows[name] = {
             "ns": wall["50.0"] * 1000.0 / ops,
             "ns90": wall["90.0"] * 1000.0 / ops,
@@ -67,25 +71,32 @@ def fmt_rate(ns):
             return f"{per_second / scale:.2f} {unit}"
     return f"{per_second:.0f}"
 
+def fmt_mbs(bytes_per_op, ns):
+    if not bytes_per_op:
+        return "-"
+    value = bytes_per_op / ns * 1000.0
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
 def fmt_mallocs(value):
     return "0" if value == 0 else (f"{value:.3f}".rstrip("0").rstrip("."))
 
 order = ["Harness", "Header.decode", "NIO decode", "Header.encode", "NIO encode", "Cipher.mask", "memcpy",
          "NIO webSocketMask", "Frame read", "NIO read", "Frame write raw", "Frame.write", "NIO write",
-         "Connection.receive", "Connection.send", "Upgrader", "NIO upgrade"]
+         "Connection.receive", "Connection.send", "Upgrader", "NIO upgrade",
+         "Deflate compress", "zlib deflate", "Deflate decompress", "zlib inflate", "Deflate round", "zlib round"]
 def sort_key(name):
     group = next((i for i, prefix in enumerate(order) if name.startswith(prefix)), len(order))
     return (group, name)
 
 width = max(len(n) for n in rows) if rows else 10
 print()
-print(f"{'benchmark':<{width}}  {'ns/op p50':>11}  {'ns/op p90':>11}  {'ops/s':>9}  {'GB/s':>7}  {'mallocs/op':>10}  {'max':>6}")
-print("-" * (width + 66))
+print(f"{'benchmark':<{width}}  {'ns/op p50':>11}  {'ns/op p90':>11}  {'ops/s':>9}  {'GB/s':>7}  {'MB/s':>8}  {'mallocs/op':>10}  {'max':>6}")
+print("-" * (width + 76))
 for name in sorted(rows, key=sort_key):
     r = rows[name]
     gbs = f"{r['bytes'] / r['ns']:.2f}" if r["bytes"] else "-"
     print(f"{name:<{width}}  {fmt_ns(r['ns']):>11}  {fmt_ns(r['ns90']):>11}  {fmt_rate(r['ns']):>9}  {gbs:>7}"
-          f"  {fmt_mallocs(r['mallocs']):>10}  {fmt_mallocs(r['mallocs_max']):>6}")
+          f"  {fmt_mbs(r['bytes'], r['ns']):>8}  {fmt_mallocs(r['mallocs']):>10}  {fmt_mallocs(r['mallocs_max']):>6}")
 
 # (label, ours, reference, meaning). ratio = reference time / our time, so > 1 means we are faster.
 pairs = []
@@ -101,9 +112,16 @@ for size in ("16B", "1KiB", "64KiB"):
     pairs.append((f"frame write {size} (raw buffer)", f"Frame write raw/{size}", f"NIO write/{size}"))
     pairs.append((f"frame write {size} (Frame.write [UInt8])", f"Frame.write [UInt8]/{size}", f"NIO write/{size}"))
 pairs.append(("server upgrade (Chrome request)", "Upgrader.upgrade/Chrome request", "NIO upgrade/Chrome request"))
+# permessage-deflate against zlib called directly on the same messages (a ratio near 1 means
+# the wrapper adds little; "round" includes framing, masking and UTF-8 validation on our side).
+for case in ("text 128B", "text 4KiB", "binary 64KiB"):
+    pairs.append((f"deflate compress {case}", f"Deflate compress/{case}", f"zlib deflate/{case}"))
+    pairs.append((f"deflate decompress {case}", f"Deflate decompress/{case}", f"zlib inflate/{case}"))
+    pairs.append((f"deflate round {case} (Connection pair)", f"Deflate round/{case}", f"zlib round/{case}"))
 
 print()
-print("Ratios from this run: reference ns/op divided by ours (> 1 = ours faster; for memcpy, >= 1 = mask at least as fast as memcpy)")
+print("Ratios from this run: reference ns/op divided by ours (> 1 = ours faster; for memcpy, >= 1 = mask at least as fast as memcpy;"
+      " for zlib, 1 = no overhead over zlib itself)")
 lwidth = max(len(p[0]) for p in pairs)
 for label, ours, reference in pairs:
     if ours in rows and reference in rows:
@@ -117,4 +135,9 @@ for name in sorted(paired):
         size = name.split("/")[-1]
         label = f"mask {size}: memcpy / Cipher.mask, paired"
         print(f"  {label:<{lwidth}}  {copy / mask:8.2f}x   ({fmt_ns(mask)} vs {fmt_ns(copy)} ns, medians of back-to-back calls)")
+if compressed:
+    print()
+    print("Deflate test messages, compressed (context takeover, level 6, without the 4-byte tail):")
+    for case, (size, original) in compressed.items():
+        print(f"  {case:<14} {original:>6} B -> {size:,.0f} B per message ({original / size:.1f}:1)" if size else f"  {case}: -")
 PY
