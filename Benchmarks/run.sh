@@ -48,7 +48,10 @@ for path in sys.argv[1:]:
         # (The JMH export carries custom metrics over to later benchmarks: read them only
         # from the paired benchmarks themselves.)
         for metric in ("paired Cipher.mask (ns)", "paired memcpy (ns)"):
-            if name.startswith("Paired") and metric in metrics:
+            if name.startswith("Paired Cipher") and metric in metrics:
+                paired.setdefault(name, {})[metric] = metrics[metric]["scorePercentiles"]["50.0"]
+        for metric in ("paired wscope (ns/op)", "paired zlib (ns/op)"):
+            if name.startswith("Paired deflate") and metric in metrics:
                 paired.setdefault(name, {})[metric] = metrics[metric]["scorePercentiles"]["50.0"]
         if name.startswith("Deflate compress/") and "compressed bytes per message" in metrics:
             compressed[name.split("/", 1)[1]] = (metrics["compressed bytes per message"]["scorePercentiles"]["50.0"], bytes_per_op)
@@ -83,7 +86,8 @@ def fmt_mallocs(value):
 order = ["Harness", "Header.decode", "NIO decode", "Header.encode", "NIO encode", "Cipher.mask", "memcpy",
          "NIO webSocketMask", "Frame read", "NIO read", "Frame write raw", "Frame.write", "NIO write",
          "Connection.receive", "Connection.send", "Upgrader", "NIO upgrade",
-         "Deflate compress", "zlib deflate", "Deflate decompress", "zlib inflate", "Deflate round", "zlib round"]
+         "Deflate compress", "zlib deflate", "Deflate decompress", "zlib inflate", "Deflate round", "zlib round",
+         "Paired deflate"]
 def sort_key(name):
     group = next((i for i, prefix in enumerate(order) if name.startswith(prefix)), len(order))
     return (group, name)
@@ -130,6 +134,10 @@ for label, ours, reference in pairs:
               f" mallocs/op {fmt_mallocs(a['mallocs'])} vs {fmt_mallocs(b['mallocs'])})")
 for name in sorted(paired):
     values = paired[name]
+    ours, zlib = values.get("paired wscope (ns/op)"), values.get("paired zlib (ns/op)")
+    if ours and zlib:
+        label = name[len("Paired "):].replace("/", " ") + ", paired"
+        print(f"  {label:<{lwidth}}  {zlib / ours:8.2f}x   ({fmt_ns(ours)} vs {fmt_ns(zlib)} ns/op, medians of back-to-back batches)")
     mask, copy = values.get("paired Cipher.mask (ns)"), values.get("paired memcpy (ns)")
     if mask and copy:
         size = name.split("/")[-1]

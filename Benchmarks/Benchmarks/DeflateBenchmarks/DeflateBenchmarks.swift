@@ -20,6 +20,12 @@
 // decompressor's: each iteration first compresses its batch with a direct-zlib compressor
 // (outside the measured region), then decompresses it (measured). Both decompression
 // benchmarks therefore inflate byte-identical input.
+//
+//   Paired deflate <kind>/<case>  ours and zlib on the same batch of messages back to back
+//                                 in every iteration (order alternating), each timed on its
+//                                 own: custom metrics "paired wscope (ns/op)" and "paired zlib
+//                                 (ns/op)", whose ratio does not move with the machine's load
+//                                 the way ratios of separately run benchmarks do.
 
 import Benchmark
 import BenchmarkSupport
@@ -27,6 +33,14 @@ import CZlib
 import WebSocket
 import WebSocketDeflate
 import WebSocketUtil
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 // MARK: - Messages
 
@@ -264,6 +278,64 @@ final class Received: @unchecked Sendable {
     var bytes = 0
 }
 
+let pairedOurs = BenchmarkMetric.custom("paired wscope (ns/op)", polarity: .prefersSmaller, useScalingFactor: false)
+let pairedZlib = BenchmarkMetric.custom("paired zlib (ns/op)", polarity: .prefersSmaller, useScalingFactor: false)
+
+@inline(__always) func monotonicNanoseconds() -> Int {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return time.tv_sec &* 1_000_000_000 &+ time.tv_nsec
+}
+
+/// Alternates which side of a paired benchmark goes first.
+final class Turn: @unchecked Sendable {
+    var oursFirst = true
+}
+
+/// Times `ours` and `zlib` (each running `ops` operations on the same messages) back to
+/// back inside one measured region and reports each side's ns per operation.
+@inline(__always)
+func paired(_ benchmark: Benchmark, ops: Int, turn: Turn, ours: () -> Void, zlib: () -> Void) {
+    turn.oursFirst.toggle()
+    benchmark.startMeasurement()
+    let start = monotonicNanoseconds()
+    if turn.oursFirst { ours() } else { zlib() }
+    let middle = monotonicNanoseconds()
+    if turn.oursFirst { zlib() } else { ours() }
+    let end = monotonicNanoseconds()
+    benchmark.stopMeasurement()
+    let (oursTime, zlibTime) = turn.oursFirst ? (middle &- start, end &- middle) : (end &- middle, middle &- start)
+    benchmark.measurement(pairedOurs, oursTime / ops)
+    benchmark.measurement(pairedZlib, zlibTime / ops)
+}
+
+/// A client and a server Connection with permessage-deflate, the server counting what it
+/// delivers; warmed up over `pool`.
+func connectionPair(_ testCase: MessageCase, _ pool: [UnsafeRawBufferPointer]) -> (Connection, Connection, Received) {
+    let client = Connection(
+        role: .client, messageExtension: PerMessageDeflate(parameters: DeflateParameters(), role: .client))
+    let server = Connection(
+        role: .server, messageExtension: PerMessageDeflate(parameters: DeflateParameters(), role: .server))
+    let received = Received()
+    server.onEvent = { event in
+        switch event {
+        case .message(_, let payload):
+            received.messages &+= 1
+            received.bytes &+= payload.count
+        case .violation(let violation, _):
+            fatalError("unexpected violation \(violation)")
+        default:
+            break
+        }
+    }
+    for message in pool {
+        client.send(testCase.opcode, payload: message)
+        client.takeOutput { server.receive($0) }
+    }
+    precondition(received.messages == pool.count && received.bytes == pool.count * testCase.size)
+    return (client, server, received)
+}
+
 let benchmarks: @Sendable () -> Void = {
     for testCase in messageCases {
         let ops = testCase.ops
@@ -376,29 +448,8 @@ let benchmarks: @Sendable () -> Void = {
 
         // (c) a whole round through two Connections
         let connections = Lazy { () -> (Connection, Connection, Cursor, Received) in
-            let client = Connection(
-                role: .client, messageExtension: PerMessageDeflate(parameters: DeflateParameters(), role: .client))
-            let server = Connection(
-                role: .server, messageExtension: PerMessageDeflate(parameters: DeflateParameters(), role: .server))
-            let received = Received()
-            server.onEvent = { event in
-                switch event {
-                case .message(_, let payload):
-                    received.messages &+= 1
-                    received.bytes &+= payload.count
-                case .violation(let violation, _):
-                    fatalError("unexpected violation \(violation)")
-                default:
-                    break
-                }
-            }
-            let cursor = Cursor(pool.value)
-            for _ in 0..<testCase.poolSize {
-                client.send(testCase.opcode, payload: cursor.next())
-                client.takeOutput { server.receive($0) }
-            }
-            precondition(received.messages == testCase.poolSize && received.bytes == testCase.poolSize * testCase.size)
-            return (client, server, cursor, received)
+            let (client, server, received) = connectionPair(testCase, pool.value)
+            return (client, server, Cursor(pool.value), received)
         }
         Benchmark("Deflate round/\(testCase.name)", configuration: config) { benchmark in
             let (client, server, cursor, received) = connections.value
@@ -432,6 +483,106 @@ let benchmarks: @Sendable () -> Void = {
             }
             benchmark.stopMeasurement()
             precondition(total == ops * testCase.size)
+        }
+
+        // (d) the same comparisons, paired
+        var pairedConfig = config
+        pairedConfig.metrics += [pairedOurs, pairedZlib]
+
+        let compressPair = Lazy { () -> (PerMessageDeflate, Box<[UInt8]>, ZlibDeflater, Cursor, Turn) in
+            let codec = PerMessageDeflate(parameters: DeflateParameters(), role: .server)
+            let output = Box<[UInt8]>([])
+            let deflater = ZlibDeflater()
+            for message in pool.value {
+                precondition(codec.compress(message, into: &output.value))
+                let size = deflater.deflateMessage(message)
+                precondition(output.value.elementsEqual(deflater.output[..<(size - 4)]), "not what zlib produces")
+            }
+            return (codec, output, deflater, Cursor(pool.value), Turn())
+        }
+        Benchmark("Paired deflate compress/\(testCase.name)", configuration: pairedConfig) { benchmark in
+            let (codec, box, deflater, cursor, turn) = compressPair.value
+            var output = box.take()
+            let first = cursor.index
+            var ours = 0, theirs = 0
+            paired(benchmark, ops: ops, turn: turn, ours: {
+                cursor.index = first
+                for _ in 0..<ops {
+                    _ = codec.compress(cursor.next(), into: &output)
+                    ours &+= output.count
+                }
+            }, zlib: {
+                cursor.index = first
+                for _ in 0..<ops { theirs &+= deflater.deflateMessage(cursor.next()) }
+            })
+            precondition(ours == theirs - 4 * ops, "the two compressors drifted apart")
+            box.value = output
+        }
+
+        let decompressPair = Lazy { () -> (PerMessageDeflate, Box<[UInt8]>, ZlibInflater, CompressedBatch, Turn) in
+            let codec = PerMessageDeflate(parameters: DeflateParameters(), role: .client)
+            let output = Box<[UInt8]>([])
+            let inflater = ZlibInflater()
+            let batch = CompressedBatch(pool.value, capacity: ops)
+            for _ in 0..<max(1, testCase.poolSize / ops) {
+                batch.refill(ops)
+                for index in 0..<ops {
+                    let failure = codec.decompress(batch.message(index, withTail: false), isFinal: true,
+                                                   into: &output.value, limit: Int.max)
+                    precondition(failure == nil && output.value.count == testCase.size)
+                    output.value.removeAll(keepingCapacity: true)
+                    precondition(inflater.inflateMessage(batch.message(index, withTail: true)) == testCase.size)
+                }
+            }
+            return (codec, output, inflater, batch, Turn())
+        }
+        Benchmark("Paired deflate decompress/\(testCase.name)", configuration: pairedConfig) { benchmark in
+            let (codec, box, inflater, batch, turn) = decompressPair.value
+            var output = box.take()
+            batch.refill(ops)
+            var ours = 0, theirs = 0
+            paired(benchmark, ops: ops, turn: turn, ours: {
+                for index in 0..<ops {
+                    _ = codec.decompress(batch.message(index, withTail: false), isFinal: true, into: &output, limit: Int.max)
+                    ours &+= output.count
+                    output.removeAll(keepingCapacity: true)
+                }
+            }, zlib: {
+                for index in 0..<ops { theirs &+= inflater.inflateMessage(batch.message(index, withTail: true)) }
+            })
+            precondition(ours == ops * testCase.size && theirs == ours)
+            box.value = output
+        }
+
+        let roundPair = Lazy { () -> (Connection, Connection, Received, ZlibDeflater, ZlibInflater, Cursor, Turn) in
+            let (client, server, received) = connectionPair(testCase, pool.value)
+            let deflater = ZlibDeflater()
+            let inflater = ZlibInflater()
+            for message in pool.value {
+                let size = deflater.deflateMessage(message)
+                precondition(inflater.inflateMessage(UnsafeRawBufferPointer(rebasing: deflater.output[..<size])) == testCase.size)
+            }
+            return (client, server, received, deflater, inflater, Cursor(pool.value), Turn())
+        }
+        Benchmark("Paired deflate round/\(testCase.name)", configuration: pairedConfig) { benchmark in
+            let (client, server, received, deflater, inflater, cursor, turn) = roundPair.value
+            let first = cursor.index
+            let before = received.bytes
+            var theirs = 0
+            paired(benchmark, ops: ops, turn: turn, ours: {
+                cursor.index = first
+                for _ in 0..<ops {
+                    client.send(testCase.opcode, payload: cursor.next())
+                    client.takeOutput { server.receive($0) }
+                }
+            }, zlib: {
+                cursor.index = first
+                for _ in 0..<ops {
+                    let size = deflater.deflateMessage(cursor.next())
+                    theirs &+= inflater.inflateMessage(UnsafeRawBufferPointer(rebasing: deflater.output[..<size]))
+                }
+            })
+            precondition(received.bytes &- before == ops * testCase.size && theirs == ops * testCase.size)
         }
     }
 }
