@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Inspector
+import TerminalUI
 import WebSocket
 import WebSocketTransport
 
@@ -13,6 +14,10 @@ struct Connect: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Colours of the terminal UI: default, light, high-contrast, monochrome, or a theme file.", valueName: "NAME|FILE"))
+    var theme: String?
+
     func run() throws {
         let target: WebSocketURL
         do {
@@ -23,6 +28,7 @@ struct Connect: ParsableCommand {
         if target.isSecure { fail("wss:// needs TLS, which this build does not support yet") }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
+        if !connection.noTUI { return runTUI(loop: loop, target: target) }
         let session = connection.makeSession(mode: "connect", endpoint: target.description)
         let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(), report: session.record)
         var status: Int32 = 0
@@ -53,6 +59,28 @@ struct Connect: ParsableCommand {
         client.start()
         do { try loop.run() } catch { fail("\(error)") }
         if status != 0 { Glibc.exit(status) }
+    }
+}
+
+extension Connect {
+    /// The terminal UI: the timeline of the connection, the composer sends to it. The UI
+    /// stays up after the connection ends so the session can still be browsed.
+    func runTUI(loop: EventLoop, target: WebSocketURL) {
+        let chosenTheme: Theme
+        do { chosenTheme = try theme.map { try Theme.load($0) } ?? .standard } catch { fail("\(error)") }
+        let session = connection.makeSession(mode: "connect", endpoint: target.description, printing: false)
+        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(), report: session.record)
+        client.start()
+        let options = TerminalApp.Options(
+            config: UIConfig(mode: "connect", endpoint: target.description, role: .client, recording: connection.record != nil),
+            theme: chosenTheme, themeIsExplicit: theme != nil)
+        do {
+            try TerminalApp.run(loop: loop, session: session, client: client, options: options)
+        } catch {
+            fail("\(error)")
+        }
+        let opened = session.entries.contains { if case .opened = $0.event { return true } else { return false } }
+        if !opened { Glibc.exit(1) }
     }
 }
 

@@ -11,6 +11,21 @@ struct WScope: ParsableCommand {
         abstract: "A WebSocket inspector: connect, listen, watch every frame, craft and replay.",
         subcommands: [Demo.self, Connect.self, Listen.self, Send.self, Dump.self, Convert.self]
     )
+
+    /// As ArgumentParser's, except that usage errors exit with 2 (DESIGN.md: 0 ok, 1 runtime
+    /// failure, 2 usage) instead of its default 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                StandardOutput.write(fullMessage(for: error) + "\n", fd: 2)
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every connection command shares.
@@ -73,7 +88,8 @@ struct ConnectionOptions: ParsableArguments {
             return (String(line[..<colon]).trimmingSpaces, String(line[line.index(after: colon)...]).trimmingSpaces)
         }
         options.closeTimeout = .milliseconds(Int(closeTimeout * 1000))
-        options.reportFrames = !quiet
+        // A recording keeps every frame even when nothing is printed.
+        options.reportFrames = !quiet || record != nil
         if let deflateParams {
             options.extensionNegotiator = try? DeflateNegotiator(parameters: deflateParams)
         } else if deflate {
@@ -85,8 +101,8 @@ struct ConnectionOptions: ParsableArguments {
     /// The session with its sinks: the line or JSON printer on stdout (flushed per line so
     /// the output can be piped) and the recording file. Exits with one line when the
     /// recording cannot be created.
-    func makeSession(mode: String, endpoint: String) -> Session {
-        let session = Session(keepsEntries: !quiet)
+    func makeSession(mode: String, endpoint: String, printing: Bool = true) -> Session {
+        let session = Session(keepsEntries: !quiet || !printing)
         let header = RecordingHeader(mode: mode, endpoint: endpoint)
         if let record {
             do {
@@ -105,6 +121,7 @@ struct ConnectionOptions: ParsableArguments {
                 fail("\(error)")
             }
         }
+        guard printing else { return session }
         let quiet = self.quiet
         if json && !quiet {
             do {
