@@ -304,7 +304,7 @@ public enum FrameSpec {
                 index += 1
                 continue
             }
-            let length = utf8SequenceLength(bytes, at: index)
+            let length = SafeText.utf8SequenceLength(bytes, at: index)
             if length == 0 {
                 out += "\\x" + HexCodec.encode([byte])
                 index += 1
@@ -340,31 +340,6 @@ public enum FrameSpec {
             }
         }
         return out
-    }
-
-    /// Length of the valid UTF-8 sequence at `index`, 0 when invalid.
-    static func utf8SequenceLength(_ bytes: [UInt8], at index: Int) -> Int {
-        let lead = bytes[index]
-        let length: Int
-        var lower: UInt8 = 0x80
-        var upper: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lower = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; upper = 0x9F
-        case 0xF0: length = 4; lower = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; upper = 0x8F
-        default: return 0
-        }
-        guard index + length <= bytes.count else { return 0 }
-        for offset in 1..<length {
-            let byte = bytes[index + offset]
-            let (low, high) = offset == 1 ? (lower, upper) : (0x80, 0xBF)
-            if byte < low || byte > high { return 0 }
-        }
-        return length
     }
 
     // MARK: Suggestions

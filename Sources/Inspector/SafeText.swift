@@ -31,7 +31,7 @@ public enum SafeText {
                 index += 1
                 continue
             }
-            let length = sequenceLength(bytes, at: index)
+            let length = utf8SequenceLength(bytes, at: index)
             if length == 0 {
                 result += "\\x" + hex(byte)
                 produced += 1
@@ -61,20 +61,47 @@ public enum SafeText {
 
     /// Two lowercase hex digits.
     public static func hex(_ byte: UInt8) -> String {
-        let digits: [Character] = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+        String(unsafeUninitializedCapacity: 2) { buffer in
+            buffer[0] = hexDigit(byte >> 4)
+            buffer[1] = hexDigit(byte & 0xF)
+            return 2
+        }
     }
 
     public static func hex(_ bytes: UnsafeRawBufferPointer, separator: String = "") -> String {
-        bytes.map { hex($0) }.joined(separator: separator)
+        let separatorBytes = Array(separator.utf8)
+        let count = bytes.isEmpty ? 0 : bytes.count * 2 + (bytes.count - 1) * separatorBytes.count
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var position = 0
+            for (index, byte) in bytes.enumerated() {
+                if index > 0 {
+                    for separatorByte in separatorBytes {
+                        buffer[position] = separatorByte
+                        position += 1
+                    }
+                }
+                buffer[position] = hexDigit(byte >> 4)
+                buffer[position + 1] = hexDigit(byte & 0xF)
+                position += 2
+            }
+            return position
+        }
     }
 
     public static func hex(_ bytes: [UInt8], separator: String = "") -> String {
-        bytes.map { hex($0) }.joined(separator: separator)
+        bytes.withUnsafeBytes { hex($0, separator: separator) }
     }
 
-    /// Length of the valid UTF-8 sequence starting at `index`, or 0 when it is invalid.
-    private static func sequenceLength(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int {
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+    }
+
+    /// Length of the valid UTF-8 sequence starting at `index`, or 0 when it is invalid
+    /// (overlong, surrogate, beyond U+10FFFF or cut short). Shared by every view that
+    /// must show bytes safely (the line printer, the frame-spec renderer, the TUI).
+    public static func utf8SequenceLength<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at index: Int) -> Int
+    where Bytes.Index == Int {
         let lead = bytes[index]
         let length: Int
         var lower: UInt8 = 0x80
@@ -89,7 +116,7 @@ public enum SafeText {
         case 0xF4: length = 4; upper = 0x8F
         default: return 0
         }
-        guard index + length <= bytes.count else { return 0 }
+        guard index + length <= bytes.endIndex else { return 0 }
         for offset in 1..<length {
             let byte = bytes[index + offset]
             let (low, high) = offset == 1 ? (lower, upper) : (0x80, 0xBF)
@@ -98,7 +125,9 @@ public enum SafeText {
         return length
     }
 
-    private static func decodeScalar(_ bytes: UnsafeRawBufferPointer, at index: Int, length: Int) -> Unicode.Scalar {
+    /// The scalar of a sequence `utf8SequenceLength` found valid.
+    public static func decodeScalar<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at index: Int, length: Int) -> Unicode.Scalar
+    where Bytes.Index == Int {
         var value = UInt32(bytes[index]) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
         for offset in 1..<length {
             value = value << 6 | UInt32(bytes[index + offset] & 0x3F)
@@ -106,15 +135,17 @@ public enum SafeText {
         return Unicode.Scalar(value) ?? "\u{FFFD}"
     }
 
-    /// C1 controls, bidirectional overrides and other invisible format characters could
-    /// change how a terminal shows the rest of the line, so they are escaped too.
-    private static func isInvisibleOrControl(_ scalar: Unicode.Scalar) -> Bool {
+    /// C1 controls, bidirectional overrides, line and paragraph separators and other
+    /// invisible format characters could change how a terminal shows the rest of the
+    /// line, so they are escaped too.
+    public static func isInvisibleOrControl(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x80...0x9F: return true
         case 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0xFEFF: return true
-        default: return scalar.properties.generalCategory == .format
-                || scalar.properties.generalCategory == .unassigned
-                || scalar.properties.generalCategory == .privateUse
+        default:
+            let category = scalar.properties.generalCategory
+            return category == .format || category == .unassigned || category == .privateUse
+                || category == .surrogate || category == .lineSeparator || category == .paragraphSeparator
         }
     }
 }

@@ -41,14 +41,14 @@ public enum Visible {
                 index += 1
                 continue
             }
-            let length = sequenceLength(bytes, at: index)
+            let length = SafeText.utf8SequenceLength(bytes, at: index)
             guard length > 0 else {
                 line += "\\x" + SafeText.hex(byte)
                 index += 1
                 continue
             }
-            let scalar = decode(bytes, at: index, length: length)
-            if isInvisible(scalar) {
+            let scalar = SafeText.decodeScalar(bytes, at: index, length: length)
+            if SafeText.isInvisibleOrControl(scalar) {
                 line += "\\u{" + String(scalar.value, radix: 16) + "}"
             } else {
                 line.unicodeScalars.append(scalar)
@@ -68,55 +68,12 @@ public enum Visible {
             let value = scalar.value
             if value == 0x1B {
                 result += "\\x1b"
-            } else if value < 0x20 || (0x7F...0x9F).contains(value) || isInvisible(scalar) {
+            } else if value < 0x20 || (0x7F...0x9F).contains(value) || SafeText.isInvisibleOrControl(scalar) {
                 result += "\\u{" + String(value, radix: 16) + "}"
             } else {
                 result.unicodeScalars.append(scalar)
             }
         }
         return result
-    }
-
-    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x80...0x9F: return true
-        case 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0xFEFF: return true
-        default:
-            let category = scalar.properties.generalCategory
-            return category == .format || category == .unassigned || category == .privateUse
-                || category == .surrogate || category == .lineSeparator || category == .paragraphSeparator
-        }
-    }
-
-    static func sequenceLength(_ bytes: [UInt8], at index: Int) -> Int {
-        let lead = bytes[index]
-        let length: Int
-        var lower: UInt8 = 0x80
-        var upper: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lower = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; upper = 0x9F
-        case 0xF0: length = 4; lower = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; upper = 0x8F
-        default: return 0
-        }
-        guard index + length <= bytes.count else { return 0 }
-        for offset in 1..<length {
-            let byte = bytes[index + offset]
-            let (low, high) = offset == 1 ? (lower, upper) : (0x80, 0xBF)
-            if byte < low || byte > high { return 0 }
-        }
-        return length
-    }
-
-    static func decode(_ bytes: [UInt8], at index: Int, length: Int) -> Unicode.Scalar {
-        var value = UInt32(bytes[index]) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
-        for offset in 1..<length {
-            value = value << 6 | UInt32(bytes[index + offset] & 0x3F)
-        }
-        return Unicode.Scalar(value) ?? "\u{FFFD}"
     }
 }
