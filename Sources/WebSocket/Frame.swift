@@ -1,6 +1,10 @@
 /// RFC 6455 section 5.2 frame vocabulary: opcodes, close codes, the frame header and a
 /// frame that borrows or owns its payload.
 
+// The named opcodes and close codes are inlinable computed constants rather than stored
+// statics: a stored static is initialised lazily, and every use from another module paid
+// for that check on the hot path.
+
 /// A frame opcode: the low four bits of the first header byte. Every value 0...15 is
 /// representable, reserved ones included, so that crafted and malformed frames can be
 /// described and shown.
@@ -17,12 +21,12 @@ public struct OpCode: RawRepresentable, Hashable, Sendable, CustomStringConverti
     @inlinable
     public init(nibble: UInt8) { self.rawValue = nibble & 0x0F }
 
-    public static let continuation = OpCode(nibble: 0x0)
-    public static let text = OpCode(nibble: 0x1)
-    public static let binary = OpCode(nibble: 0x2)
-    public static let close = OpCode(nibble: 0x8)
-    public static let ping = OpCode(nibble: 0x9)
-    public static let pong = OpCode(nibble: 0xA)
+    @inlinable public static var continuation: OpCode { OpCode(nibble: 0x0) }
+    @inlinable public static var text: OpCode { OpCode(nibble: 0x1) }
+    @inlinable public static var binary: OpCode { OpCode(nibble: 0x2) }
+    @inlinable public static var close: OpCode { OpCode(nibble: 0x8) }
+    @inlinable public static var ping: OpCode { OpCode(nibble: 0x9) }
+    @inlinable public static var pong: OpCode { OpCode(nibble: 0xA) }
 
     /// Control frames have the high bit of the opcode set (0x8...0xF).
     @inlinable public var isControl: Bool { rawValue & 0x08 != 0 }
@@ -51,27 +55,27 @@ public struct OpCode: RawRepresentable, Hashable, Sendable, CustomStringConverti
 /// `isAllowedOnWire` to ask whether a peer may send it.
 public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let normalClosure = CloseCode(1000)
-    public static let goingAway = CloseCode(1001)
-    public static let protocolError = CloseCode(1002)
-    public static let unsupportedData = CloseCode(1003)
+    @inlinable public static var normalClosure: CloseCode { CloseCode(1000) }
+    @inlinable public static var goingAway: CloseCode { CloseCode(1001) }
+    @inlinable public static var protocolError: CloseCode { CloseCode(1002) }
+    @inlinable public static var unsupportedData: CloseCode { CloseCode(1003) }
     /// Reserved: a close frame without a body is reported as this code, never sent.
-    public static let noStatusReceived = CloseCode(1005)
+    @inlinable public static var noStatusReceived: CloseCode { CloseCode(1005) }
     /// Reserved: a connection that ended without a close frame, never sent.
-    public static let abnormalClosure = CloseCode(1006)
-    public static let invalidPayloadData = CloseCode(1007)
-    public static let policyViolation = CloseCode(1008)
-    public static let messageTooBig = CloseCode(1009)
-    public static let mandatoryExtension = CloseCode(1010)
-    public static let internalServerError = CloseCode(1011)
-    public static let serviceRestart = CloseCode(1012)
-    public static let tryAgainLater = CloseCode(1013)
-    public static let badGateway = CloseCode(1014)
+    @inlinable public static var abnormalClosure: CloseCode { CloseCode(1006) }
+    @inlinable public static var invalidPayloadData: CloseCode { CloseCode(1007) }
+    @inlinable public static var policyViolation: CloseCode { CloseCode(1008) }
+    @inlinable public static var messageTooBig: CloseCode { CloseCode(1009) }
+    @inlinable public static var mandatoryExtension: CloseCode { CloseCode(1010) }
+    @inlinable public static var internalServerError: CloseCode { CloseCode(1011) }
+    @inlinable public static var serviceRestart: CloseCode { CloseCode(1012) }
+    @inlinable public static var tryAgainLater: CloseCode { CloseCode(1013) }
+    @inlinable public static var badGateway: CloseCode { CloseCode(1014) }
     /// Reserved: TLS handshake failure, never sent.
-    public static let tlsHandshake = CloseCode(1015)
+    @inlinable public static var tlsHandshake: CloseCode { CloseCode(1015) }
 
     /// Where a code sits in the RFC 6455 section 7.4.2 / IANA ranges.
     public enum Range: Sendable, Equatable {
