@@ -16,7 +16,7 @@ public protocol StreamConnection: AnyObject {
     /// A failure closes the connection; the delegate hears of it in `connectionDidClose`.
     func write(_ bytes: UnsafeRawBufferPointer)
     func write(_ bytes: [UInt8])
-    /// Graceful close: flushes what is queued and
+    /// Graceful close: flushes what is queued (for TLS, then sends close_notify) and
     /// closes. No more `didRead`; `connectionDidClose` follows once the output is gone.
     func close()
     /// Immediate close: drops queued output. `connectionDidClose` (nil error) follows on
@@ -40,8 +40,13 @@ public protocol ConnectionDelegate: AnyObject {
     /// Output that had to be queued has all gone to the kernel (pending output went from
     /// above 0 to 0). Not called when a `write` goes out at once. For backpressure.
     func connectionDidDrain(_ connection: StreamConnection)
+    /// A `TLSConnection`'s handshake completed; `info` is also in its `negotiated`.
+    /// Application data is read and delivered only after this call, so a delegate set
+    /// from here receives all of it.
+    func connectionDidEstablishTLS(_ connection: StreamConnection, info: TLSInfo)
 }
 
 extension ConnectionDelegate {
     public func connectionDidDrain(_ connection: StreamConnection) {}
+    public func connectionDidEstablishTLS(_ connection: StreamConnection, info: TLSInfo) {}
 }

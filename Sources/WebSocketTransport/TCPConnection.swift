@@ -29,7 +29,7 @@ public final class TCPConnection: StreamConnection, EventSource {
     public let remoteDescription: String
     public let localDescription: String
 
-    private unowned let loop: EventLoop
+    unowned let loop: EventLoop
     private var fd: Int32
     private let token: UInt64
     private var state = State.open
@@ -38,6 +38,9 @@ public final class TCPConnection: StreamConnection, EventSource {
     private var peerEOF = false
     private var closeRequested = false
     private var closeDelivered = false
+    /// A layer on top (`TLSConnection`) kept alive as long as this connection is, so that
+    /// callers may hold it weakly too; released once `connectionDidClose` was delivered.
+    var upperLayer: AnyObject?
     /// Events currently asked of epoll.
     private var interest: UInt32
     /// Taken out of the epoll set after a hang-up while reading was paused (a hang-up is
@@ -363,9 +366,13 @@ public final class TCPConnection: StreamConnection, EventSource {
         guard !closeDelivered else { return }
         closeDelivered = true
         if deferred {
-            loop.runSoon { [self] in delegate?.connectionDidClose(self, error: error) }
+            loop.runSoon { [self] in
+                delegate?.connectionDidClose(self, error: error)
+                upperLayer = nil
+            }
         } else {
             delegate?.connectionDidClose(self, error: error)
+            upperLayer = nil
         }
     }
 
@@ -385,6 +392,7 @@ public final class TCPConnection: StreamConnection, EventSource {
     }
 
     func loopWillClose() {
+        upperLayer = nil
         guard fd >= 0 else { return }
         Glibc.close(fd)
         fd = -1
