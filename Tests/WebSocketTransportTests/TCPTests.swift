@@ -7,7 +7,7 @@ import Testing
 final class EchoClient: ConnectionDelegate {
     let expected: UnsafeRawBufferPointer
     var generator: SplitMix64
-    var connection: TCPConnection?
+    var connection: StreamConnection?
     var sent = 0
     var received = 0
     var mismatchAt: Int?
@@ -20,7 +20,7 @@ final class EchoClient: ConnectionDelegate {
         generator = SplitMix64(seed: seed)
     }
 
-    func start(_ connection: TCPConnection) {
+    func start(_ connection: StreamConnection) {
         self.connection = connection
         connection.delegate = self
         pump()
