@@ -382,8 +382,10 @@ public final class TLSConnection: StreamConnection {
         }
     }
 
-    /// Decrypts into the loop's read buffer (whose ciphertext is already in the read BIO)
-    /// and delivers it, a buffer at a time, until OpenSSL needs more input.
+    /// Decrypts into the loop's read buffer and delivers it, a buffer at a time, until
+    /// OpenSSL needs more input. The buffer is free here: the ciphertext the TCP
+    /// connection read into it is already copied into the read BIO, and nothing reads
+    /// into it while a delegate runs (a resumed connection reads on a later iteration).
     private func readPlaintext() {
         let buffer = loop.readBuffer
         guard let ssl, let start = buffer.baseAddress else { return }

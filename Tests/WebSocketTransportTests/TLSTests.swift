@@ -556,7 +556,7 @@ extension TransportTests {
         var configuration = c.server
         configuration.alpn = ["http/1.1"]
         let server = try TLSTestServer(loop: loop, context: try TLSContext(server: configuration)) { _, recorder in
-            recorder.onRead = { connection, _ in
+            recorder.onRead = { [unowned recorder] connection, _ in
                 if recorder.text.contains("ping\n") {
                     connection.write(Array("pong\n".utf8))
                     connection.close()
