@@ -38,7 +38,7 @@ public protocol ExtensionNegotiator {
 /// into `SessionEvent`s.
 final class Peer: ConnectionDelegate {
     let id: Int
-    let tcp: TCPConnection
+    let tcp: StreamConnection
     let loop: EventLoop
     let options: EndpointOptions
     let report: (SessionEvent) -> Void
@@ -58,7 +58,7 @@ final class Peer: ConnectionDelegate {
     private var craftedDone: [() -> Void] = []
     private var writingCrafted = false
 
-    init(id: Int, tcp: TCPConnection, loop: EventLoop, options: EndpointOptions, handshake: HandshakeDriver,
+    init(id: Int, tcp: StreamConnection, loop: EventLoop, options: EndpointOptions, handshake: HandshakeDriver,
          report: @escaping (SessionEvent) -> Void) {
         self.id = id
         self.tcp = tcp
@@ -74,7 +74,7 @@ final class Peer: ConnectionDelegate {
 
     // MARK: Transport callbacks
 
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: StreamConnection, didRead bytes: UnsafeRawBufferPointer) {
         if let open = self.connection {
             open.receive(bytes)
             flush()
@@ -102,14 +102,14 @@ final class Peer: ConnectionDelegate {
         }
     }
 
-    func connectionDidClose(_ connection: TCPConnection, error: TransportError?) {
+    func connectionDidClose(_ connection: StreamConnection, error: TransportError?) {
         if let error, !finished {
             report(.error(connection: id, message: error.description))
         }
         finish(closeTCP: false)
     }
 
-    func connectionDidDrain(_ connection: TCPConnection) {
+    func connectionDidDrain(_ connection: StreamConnection) {
         if readingPaused {
             readingPaused = false
             tcp.resumeReading()

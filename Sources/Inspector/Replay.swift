@@ -64,25 +64,48 @@ public struct ReplayConnection: Sendable {
         steps.compactMap { $0.side == side ? $0.frame : nil }
     }
 
-    /// The server's frames, each with the number of client frames the recording shows
-    /// before it (the mock server waits for that many) and the recorded time of the last
-    /// event it follows (the open event, the previous server frame, or that client frame):
-    /// the mock keeps the recorded gap from there.
-    public var serverScript: [(frame: ReplayFrame, clientFramesBefore: Int, anchorTNs: UInt64)] {
-        var result: [(ReplayFrame, Int, UInt64)] = []
-        var clientCount = 0
+    /// The server's frames with what the recording shows the client had sent before each
+    /// (the mock server waits for that much) and the recorded time of the last event each
+    /// follows (the open event, the previous server frame, or the last client frame before
+    /// it): the mock keeps the recorded gap from there.
+    public var serverSteps: [ReplayServerStep] {
+        var result: [ReplayServerStep] = []
+        var frames = 0
+        var messages = 0
+        var closed = false
         var anchor = openTNs
         for step in steps {
             switch step.side {
             case .client:
-                clientCount += 1
+                frames += 1
+                if ReplayConnection.completesMessage(step.frame.frame.header) { messages += 1 }
+                if step.frame.isClose { closed = true }
                 anchor = max(anchor, step.frame.tNs)
             case .server:
-                result.append((step.frame, clientCount, min(anchor, step.frame.tNs)))
+                result.append(ReplayServerStep(
+                    frame: step.frame, clientFramesBefore: frames, clientMessagesBefore: messages,
+                    clientClosedBefore: closed, anchorTNs: min(anchor, step.frame.tNs)))
                 anchor = max(anchor, step.frame.tNs)
             }
         }
         return result
+    }
+
+    /// How many whole data messages the recorded client sent before its close; nil when
+    /// the recorded client did not close.
+    public var clientMessagesBeforeClose: Int? {
+        var messages = 0
+        for step in steps where step.side == .client {
+            if step.frame.isClose { return messages }
+            if ReplayConnection.completesMessage(step.frame.frame.header) { messages += 1 }
+        }
+        return nil
+    }
+
+    /// A final data frame: text, binary or continuation with FIN.
+    static func completesMessage(_ header: Header?) -> Bool {
+        guard let header, header.fin else { return false }
+        return header.opcode == .text || header.opcode == .binary || header.opcode == .continuation
     }
 
     /// Values of a header of the recorded request (case-insensitive name), in order.
@@ -90,6 +113,19 @@ public struct ReplayConnection: Sendable {
         guard let request else { return [] }
         return ReplayScript.headerValues(name, in: request)
     }
+}
+
+/// One server frame of a recorded connection and what the client had sent before it.
+public struct ReplayServerStep: Sendable {
+    public var frame: ReplayFrame
+    /// Client frames of any kind (control frames and malformed bytes included).
+    public var clientFramesBefore: Int
+    /// Whole client data messages (final data frames).
+    public var clientMessagesBefore: Int
+    /// The client's close frame is among those frames.
+    public var clientClosedBefore: Bool
+    /// Recorded time of the last event the frame follows.
+    public var anchorTNs: UInt64
 }
 
 /// A recording read for replay: its header and its connections in the order they opened.

@@ -14,6 +14,12 @@ import WebSocketUtil
 ///   control frames and malformed bytes included, counted in recording order), and no
 ///   sooner than its recorded distance (divided by `speed`; nil: none) from the event it
 ///   followed: the open, the previous server frame, or that client frame.
+/// - That holds while the client's frames are the recorded ones (opcode, flags and
+///   payload; mask keys may differ). A client that frames things differently (another
+///   library: no pings, other fragment sizes) is paced on whole messages from its first
+///   different frame on: frame k then waits for as many whole data messages as the
+///   recorded client had sent before it, and for the client's close if the recorded one
+///   came before it. A warning says when this happens.
 /// - While the script plays, pings and closes are not answered automatically: the
 ///   recording's own pongs and close frames are played.
 /// - When the script is played: a recorded close and the client's make the closing
@@ -45,7 +51,10 @@ public final class ReplayServer {
     private let report: (SessionEvent) -> Void
     /// Notes for the user (handshake differences, script cut short): one line each.
     public var warn: (String) -> Void = { _ in }
-    private let script: [(frame: ReplayFrame, clientFramesBefore: Int, anchorTNs: UInt64)]
+    let script: [ReplayServerStep]
+    /// The recorded client's frames, for telling whether a live client keeps to them.
+    let recordedClientFrames: [ReplayFrame]
+    let clientMessagesBeforeClose: Int?
     private var listener: TCPListener?
     private var clients: [Int: ReplayServedClient] = [:]
     private var nextID = 1
@@ -57,7 +66,9 @@ public final class ReplayServer {
         self.connection = connection
         self.options = options
         self.report = report
-        script = connection.serverScript
+        script = connection.serverSteps
+        recordedClientFrames = connection.frames(of: .client)
+        clientMessagesBeforeClose = connection.clientMessagesBeforeClose
         var endpoint = options.endpoint
         endpoint.echo = false
         if endpoint.subprotocols.isEmpty, let subprotocol = connection.subprotocol {
@@ -89,7 +100,7 @@ public final class ReplayServer {
     private func accept(_ tcp: TCPConnection) {
         let id = nextID
         nextID += 1
-        let client = ReplayServedClient(id: id, server: self, script: script)
+        let client = ReplayServedClient(id: id, server: self)
         let peer = Peer(id: id, tcp: tcp, loop: loop, options: endpoint,
                         handshake: ServerHandshakeDriver(options: endpoint),
                         report: { [unowned client] event in client.handle(event) })
@@ -115,11 +126,17 @@ public final class ReplayServer {
 final class ReplayServedClient {
     let id: Int
     unowned let server: ReplayServer
-    let script: [(frame: ReplayFrame, clientFramesBefore: Int, anchorTNs: UInt64)]
     var peer: Peer?
     private var loop: EventLoop { server.loop }
-    /// Client frames counted so far, and when each arrived (monotonic).
+    private var script: [ReplayServerStep] { server.script }
+    /// When each client frame arrived (monotonic); its count is the frames received.
     private var clientFrameTimes: [UInt64] = []
+    private var clientMessages = 0
+    private var clientClosed = false
+    /// The client's frames so far are the recorded ones.
+    private var inStep = true
+    /// Set when the client's close arrives: whether the recording has the client close there.
+    private var closeWasExpected: Bool?
     private var openedAt: UInt64 = 0
     private var lastSentAt: UInt64 = 0
     private var next = 0
@@ -130,15 +147,10 @@ final class ReplayServedClient {
     private var played = false
     private var sentClose = false
     private var finished = false
-    /// Set when the client's close arrives: whether the recording has a client close there.
-    private var closeWasExpected: Bool?
-    private let recordedClientFrames: [ReplayFrame]
 
-    init(id: Int, server: ReplayServer, script: [(frame: ReplayFrame, clientFramesBefore: Int, anchorTNs: UInt64)]) {
+    init(id: Int, server: ReplayServer) {
         self.id = id
         self.server = server
-        self.script = script
-        recordedClientFrames = server.connection.frames(of: .client)
     }
 
     func handle(_ event: SessionEvent) {
@@ -152,22 +164,63 @@ final class ReplayServedClient {
             server.forward(event)
             checkNegotiation(subprotocol: subprotocol, extensions: extensions)
             loop.runSoon { [weak self] in self?.advance() }
-        case .frame(_, .incoming, _, _, _), .violation:
-            if case .frame(_, _, let header, _, _) = event, header.opcode == .close {
-                // The recording goes on past the client's close only if it closed there too.
-                let index = clientFrameTimes.count
-                closeWasExpected = index < recordedClientFrames.count && recordedClientFrames[index].isClose
-            }
-            clientFrameTimes.append(RecordingClock.monotonicNanoseconds())
+        case .frame(_, .incoming, let header, let payload, _):
             server.forward(event)
-            if played { armIdleTimer() }
-            loop.runSoon { [weak self] in self?.advance() }
+            clientSent(header, payload)
+        case .violation:
+            server.forward(event)
+            clientSent(nil, [])
         case .closed(let id, let code, let reason, let clean):
             let both = sentClose && peer?.connection?.receivedClose != nil
             server.forward(.closed(connection: id, code: code, reason: reason, clean: clean || both))
         default:
             server.forward(event)
         }
+    }
+
+    /// Counts a client frame (nil header: bytes that broke the protocol).
+    private func clientSent(_ header: Header?, _ payload: [UInt8]) {
+        let index = clientFrameTimes.count
+        clientFrameTimes.append(RecordingClock.monotonicNanoseconds())
+        if inStep && !matchesRecording(index, header, payload) {
+            inStep = false
+            if next < script.count {
+                let recorded = index < server.recordedClientFrames.count ? server.recordedClientFrames[index].frame.header : nil
+                let what: String
+                if let recorded, let header, recorded.opcode == header.opcode {
+                    what = "(\(header.opcode.name)) differs from the recorded one in its flags or payload"
+                } else {
+                    what = "is \(Self.describe(header)) where the recording has " + (index < server.recordedClientFrames.count ? Self.describe(recorded) : "no more client frames")
+                }
+                server.warn("#\(id) client frame \(index + 1) \(what): pacing on whole messages from here")
+            }
+        }
+        if ReplayConnection.completesMessage(header) { clientMessages += 1 }
+        if header?.opcode == .close {
+            clientClosed = true
+            if inStep {
+                closeWasExpected = true
+            } else if let before = server.clientMessagesBeforeClose {
+                closeWasExpected = clientMessages >= before
+            } else {
+                closeWasExpected = false
+            }
+        }
+        if played { armIdleTimer() }
+        loop.runSoon { [weak self] in self?.advance() }
+    }
+
+    private func matchesRecording(_ index: Int, _ header: Header?, _ payload: [UInt8]) -> Bool {
+        guard index < server.recordedClientFrames.count else { return false }
+        let recorded = server.recordedClientFrames[index].frame
+        guard let header, let wanted = recorded.header else { return header == nil && recorded.header == nil }
+        return header.opcode == wanted.opcode && header.fin == wanted.fin && header.rsv1 == wanted.rsv1
+            && header.rsv2 == wanted.rsv2 && header.rsv3 == wanted.rsv3 && payload == recorded.payload
+    }
+
+    static func describe(_ header: Header?) -> String {
+        guard let header else { return "malformed bytes" }
+        return "a \(header.opcode.name)\(header.fin ? "" : " (no FIN)") frame"
     }
 
     private func checkNegotiation(subprotocol: String?, extensions: String?) {
@@ -178,6 +231,12 @@ final class ReplayServedClient {
         if let wanted = recorded.extensions, extensions == nil, server.options.endpoint.extensionNegotiator == nil {
             server.warn("#\(id) the recorded extensions '\(SafeText.escape(wanted, limit: 200))' were not agreed with this client: recorded compressed (RSV1) frames will look malformed to it")
         }
+    }
+
+    /// Whether the client has sent what the recording shows before `step`.
+    private func isDue(_ step: ReplayServerStep) -> Bool {
+        if inStep { return clientFrameTimes.count >= step.clientFramesBefore }
+        return clientMessages >= step.clientMessagesBefore && (!step.clientClosedBefore || clientClosed)
     }
 
     /// Sends the next server frames whose turn has come.
@@ -193,28 +252,24 @@ final class ReplayServedClient {
             }
             return settle()
         }
-        let step = script[next]
         if closeWasExpected == false {
-            let left = script.count - next
-            server.warn("#\(id) the client closed where the recording does not: \(left) recorded server frame(s) not sent")
-            next = script.count
-            played = true
-            return settle()
+            return dropScript("the client closed where the recording does not")
         }
-        guard clientFrameTimes.count >= step.clientFramesBefore else {
+        let step = script[next]
+        guard isDue(step) else {
             // Waiting for the client; if it can send no more, the script is over.
             if peer.connection?.isReadingStopped ?? true {
-                let left = script.count - next
-                server.warn("#\(id) the client stopped before the script was played: \(left) recorded server frame(s) not sent")
-                next = script.count
-                played = true
-                settle()
+                dropScript("the client stopped before the script was played")
             }
             return
         }
         if let speed = server.options.speed {
             var anchor = max(openedAt, lastSentAt)
-            if step.clientFramesBefore > 0 { anchor = max(anchor, clientFrameTimes[step.clientFramesBefore - 1]) }
+            if inStep {
+                if step.clientFramesBefore > 0 { anchor = max(anchor, clientFrameTimes[step.clientFramesBefore - 1]) }
+            } else if let last = clientFrameTimes.last, step.clientFramesBefore > 0 {
+                anchor = max(anchor, last)
+            }
             let gap = Double(step.frame.tNs &- min(step.anchorTNs, step.frame.tNs)) / speed
             let due = anchor &+ UInt64(min(gap, 1e18))
             let now = RecordingClock.monotonicNanoseconds()
@@ -227,6 +282,13 @@ final class ReplayServedClient {
             }
         }
         send()
+    }
+
+    private func dropScript(_ why: String) {
+        server.warn("#\(id) \(why): \(script.count - next) recorded server frame(s) not sent")
+        next = script.count
+        played = true
+        settle()
     }
 
     private func send() {

@@ -43,6 +43,10 @@ public final class EventLoop {
     /// The loop-owned buffer every connection reads into; valid only during a `didRead`.
     let readBuffer: UnsafeMutableRawBufferPointer
     static let readBufferSize = 256 * 1024
+    /// A second loop-owned buffer for moving bytes between layers outside of reads (TLS
+    /// records from OpenSSL's memory BIO to the socket). Valid until the next call out.
+    let scratchBuffer: UnsafeMutableRawBufferPointer
+    static let scratchBufferSize = 64 * 1024
     private let eventBuffer: UnsafeMutableRawPointer
     private static let maxEvents = 256
 
@@ -70,6 +74,7 @@ public final class EventLoop {
         }
         signal(SIGPIPE, SIG_IGN)
         readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
+        scratchBuffer = .allocate(byteCount: Self.scratchBufferSize, alignment: 16)
         eventBuffer = .allocate(byteCount: Self.maxEvents * Epoll.eventSize, alignment: 8)
     }
 
@@ -79,6 +84,7 @@ public final class EventLoop {
         signals?.loopWillClose()
         Glibc.close(epollFD)
         readBuffer.deallocate()
+        scratchBuffer.deallocate()
         eventBuffer.deallocate()
     }
 

@@ -1,23 +1,5 @@
 import Glibc
 
-/// Receives what happens on a `TCPConnection`. All calls come from the event loop.
-public protocol ConnectionDelegate: AnyObject {
-    /// Bytes arrived. `bytes` is the loop's reusable read buffer: valid only during the
-    /// call; copy what must outlive it. Writing, closing or pausing from here is fine.
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
-    /// The connection is over; called exactly once, from the loop (never from inside a
-    /// call to `write`, `close` or `abort`). `error` is nil for an orderly end (the peer's
-    /// EOF, or our `close()`/`abort()`).
-    func connectionDidClose(_ connection: TCPConnection, error: TransportError?)
-    /// Output that had to be queued has all gone to the kernel (pending output went from
-    /// above 0 to 0). Not called when a `write` goes out at once. For backpressure.
-    func connectionDidDrain(_ connection: TCPConnection)
-}
-
-extension ConnectionDelegate {
-    public func connectionDidDrain(_ connection: TCPConnection) {}
-}
-
 /// A non-blocking TCP connection on an `EventLoop`: bytes in, bytes out, nothing about
 /// WebSocket. Created by `TCPListener` or `TCPConnector`. The loop keeps it alive until
 /// it is closed, so a caller may hold it weakly; use it only on the loop's thread.
@@ -26,7 +8,7 @@ extension ConnectionDelegate {
 /// iteration so that many connections share the loop fairly. `write` sends at once as far
 /// as the socket takes and queues the rest in a reusable buffer, watching for EPOLLOUT
 /// only while something is queued.
-public final class TCPConnection: EventSource {
+public final class TCPConnection: StreamConnection, EventSource {
     private enum State {
         case open
         /// Flushing queued output before closing (after `close()` or the peer's EOF).
@@ -47,7 +29,7 @@ public final class TCPConnection: EventSource {
     public let remoteDescription: String
     public let localDescription: String
 
-    private unowned let loop: EventLoop
+    unowned let loop: EventLoop
     private var fd: Int32
     private let token: UInt64
     private var state = State.open
@@ -56,6 +38,9 @@ public final class TCPConnection: EventSource {
     private var peerEOF = false
     private var closeRequested = false
     private var closeDelivered = false
+    /// A layer on top (`TLSConnection`) kept alive as long as this connection is, so that
+    /// callers may hold it weakly too; released once `connectionDidClose` was delivered.
+    var upperLayer: AnyObject?
     /// Events currently asked of epoll.
     private var interest: UInt32
     /// Taken out of the epoll set after a hang-up while reading was paused (a hang-up is
@@ -381,9 +366,13 @@ public final class TCPConnection: EventSource {
         guard !closeDelivered else { return }
         closeDelivered = true
         if deferred {
-            loop.runSoon { [self] in delegate?.connectionDidClose(self, error: error) }
+            loop.runSoon { [self] in
+                delegate?.connectionDidClose(self, error: error)
+                upperLayer = nil
+            }
         } else {
             delegate?.connectionDidClose(self, error: error)
+            upperLayer = nil
         }
     }
 
@@ -403,6 +392,7 @@ public final class TCPConnection: EventSource {
     }
 
     func loopWillClose() {
+        upperLayer = nil
         guard fd >= 0 else { return }
         Glibc.close(fd)
         fd = -1

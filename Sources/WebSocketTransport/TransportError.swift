@@ -13,6 +13,9 @@ public struct TransportError: Error, CustomStringConvertible, Equatable, Sendabl
         case unreachable
         case connectionReset
         case brokenPipe
+        /// TLS: the handshake failed (certificate verification, no common protocol, an
+        /// alert from the peer), a record was bad, or a certificate or key would not load.
+        case tls
         case system
     }
 

@@ -77,7 +77,10 @@ struct ReplayServerTests {
         let recorded = try Self.serverScript(in: dir)
         let script = try ReplayScript.load(path: recorded.path)
         let connection = try #require(script.connections.first)
-        #expect(connection.serverScript.map(\.clientFramesBefore) == [1, 1, 2, 3])
+        #expect(connection.serverSteps.map(\.clientFramesBefore) == [1, 1, 2, 3])
+        #expect(connection.serverSteps.map(\.clientMessagesBefore) == [1, 1, 2, 2])
+        #expect(connection.serverSteps.map(\.clientClosedBefore) == [false, false, false, true])
+        #expect(connection.clientMessagesBeforeClose == 2)
 
         var options = EndpointOptions()
         options.subprotocols = ["other", "chat"]
@@ -119,6 +122,51 @@ struct ReplayServerTests {
             #expect(ReplayTests.closed(events)?.clean == true)
         }
         #expect(result.warnings.isEmpty)
+    }
+
+    @Test func clientThatFramesDifferentlyIsPacedOnMessages() throws {
+        let dir = TempDirectory()
+        // The recorded client pinged and sent "fragment" in two frames.
+        let serverFrames = [
+            try ReplayTests.crafted(1, .incoming, "text:hello"),
+            try ReplayTests.crafted(1, .incoming, "pong:are you there"),
+            try ReplayTests.crafted(1, .incoming, "text:fragment"),
+            try ReplayTests.crafted(1, .incoming, "close:1000"),
+        ]
+        let path = try ReplayTests.writeRecording([
+            (0, ReplayTests.opened()),
+            (1, try ReplayTests.crafted(1, .outgoing, "text:hello")),
+            (2, serverFrames[0]),
+            (3, try ReplayTests.crafted(1, .outgoing, "ping:are you there")),
+            (4, serverFrames[1]),
+            (5, try ReplayTests.crafted(1, .outgoing, "text:frag;fin=0")),
+            (6, try ReplayTests.crafted(1, .outgoing, "cont:ment")),
+            (7, serverFrames[2]),
+            (8, try ReplayTests.crafted(1, .outgoing, "close:1000:done")),
+            (9, serverFrames[3]),
+        ], in: dir)
+        let connection = try #require(try ReplayScript.load(path: path).connections.first)
+        // This client sends no ping and "fragment" whole, a while later.
+        let result = try Self.serve(connection, speed: nil, clients: [{ client, loop in
+            client.sendText("hello")
+            _ = loop.schedule(after: .milliseconds(300)) {
+                client.sendText("fragment")
+                client.close()
+            }
+        }])
+        let entries = try #require(result.clients.first)
+        let events = entries.map(\.event)
+        let wires = serverFrames.map { event -> [UInt8] in
+            if case .frame(_, _, _, _, let wire) = event { return wire }
+            return []
+        }
+        #expect(ReplayTests.frames(events, .incoming).map(\.wire) == wires)
+        let sent = try #require(entries.first { if case .frame(_, .outgoing, _, let p, _) = $0.event { return p == Array("fragment".utf8) } else { return false } })
+        let got = try #require(entries.first { if case .frame(_, .incoming, _, let p, _) = $0.event { return p == Array("fragment".utf8) } else { return false } })
+        #expect(got.tNs >= sent.tNs, "the answer waits for the whole message")
+        #expect(ReplayTests.closed(events)?.clean == true)
+        #expect(result.warnings.count == 1)
+        #expect(result.warnings.first?.contains("pacing on whole messages") == true)
     }
 
     @Test func mockServerKeepsTheRecordedGapWithSpeed() throws {

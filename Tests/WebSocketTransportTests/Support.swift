@@ -133,22 +133,22 @@ final class Recorder: ConnectionDelegate {
     var closeError: TransportError?
     var closeCount = 0
     var drainCount = 0
-    var onRead: ((TCPConnection, UnsafeRawBufferPointer) -> Void)?
+    var onRead: ((StreamConnection, UnsafeRawBufferPointer) -> Void)?
     var onClose: ((TransportError?) -> Void)?
 
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: StreamConnection, didRead bytes: UnsafeRawBufferPointer) {
         received.append(contentsOf: bytes)
         onRead?(connection, bytes)
     }
 
-    func connectionDidClose(_ connection: TCPConnection, error: TransportError?) {
+    func connectionDidClose(_ connection: StreamConnection, error: TransportError?) {
         closed = true
         closeError = error
         closeCount += 1
         onClose?(error)
     }
 
-    func connectionDidDrain(_ connection: TCPConnection) {
+    func connectionDidDrain(_ connection: StreamConnection) {
         drainCount += 1
     }
 }
@@ -159,11 +159,11 @@ final class EchoHandler: ConnectionDelegate {
     var closedCount = 0
     var errors: [TransportError] = []
 
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: StreamConnection, didRead bytes: UnsafeRawBufferPointer) {
         connection.write(bytes)
     }
 
-    func connectionDidClose(_ connection: TCPConnection, error: TransportError?) {
+    func connectionDidClose(_ connection: StreamConnection, error: TransportError?) {
         closedCount += 1
         if let error { errors.append(error) }
     }

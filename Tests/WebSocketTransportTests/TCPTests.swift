@@ -7,7 +7,7 @@ import Testing
 final class EchoClient: ConnectionDelegate {
     let expected: UnsafeRawBufferPointer
     var generator: SplitMix64
-    var connection: TCPConnection?
+    var connection: StreamConnection?
     var sent = 0
     var received = 0
     var mismatchAt: Int?
@@ -20,7 +20,7 @@ final class EchoClient: ConnectionDelegate {
         generator = SplitMix64(seed: seed)
     }
 
-    func start(_ connection: TCPConnection) {
+    func start(_ connection: StreamConnection) {
         self.connection = connection
         connection.delegate = self
         pump()
@@ -35,7 +35,7 @@ final class EchoClient: ConnectionDelegate {
         }
     }
 
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: StreamConnection, didRead bytes: UnsafeRawBufferPointer) {
         let expectedSlice = UnsafeRawBufferPointer(rebasing: expected[received..<min(received + bytes.count, expected.count)])
         if mismatchAt == nil && (expectedSlice.count != bytes.count
             || memcmp(expectedSlice.baseAddress!, bytes.baseAddress!, bytes.count) != 0) {
@@ -49,9 +49,9 @@ final class EchoClient: ConnectionDelegate {
         }
     }
 
-    func connectionDidDrain(_ connection: TCPConnection) { pump() }
+    func connectionDidDrain(_ connection: StreamConnection) { pump() }
 
-    func connectionDidClose(_ connection: TCPConnection, error: TransportError?) {
+    func connectionDidClose(_ connection: StreamConnection, error: TransportError?) {
         closeError = error
         finished = true
         onFinished()
@@ -245,11 +245,11 @@ extension TransportTests {
             var received: [UInt8] = []
             var closed = false
             var error: TransportError?
-            func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+            func connection(_ connection: StreamConnection, didRead bytes: UnsafeRawBufferPointer) {
                 received.append(contentsOf: bytes)
             }
-            func connectionDidDrain(_ connection: TCPConnection) { connection.resumeReading() }
-            func connectionDidClose(_ connection: TCPConnection, error: TransportError?) {
+            func connectionDidDrain(_ connection: StreamConnection) { connection.resumeReading() }
+            func connectionDidClose(_ connection: StreamConnection, error: TransportError?) {
                 closed = true
                 self.error = error
             }
