@@ -9,7 +9,7 @@ struct WScope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wscope",
         abstract: "A WebSocket inspector: connect, listen, watch every frame, craft and replay.",
-        subcommands: [Demo.self, Connect.self, Listen.self, Send.self, Dump.self, Convert.self]
+        subcommands: [Demo.self, Connect.self, Listen.self, Send.self, Dump.self, Convert.self, Replay.self]
     )
 
     /// As ArgumentParser's, except that usage errors exit with 2 (DESIGN.md: 0 ok, 1 runtime
