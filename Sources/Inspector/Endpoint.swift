@@ -17,6 +17,13 @@ public struct EndpointOptions {
     public var reportFrames = true
     /// Negotiates and applies a per-message extension (permessage-deflate); nil disables.
     public var extensionNegotiator: ExtensionNegotiator?
+    /// Clients of wss:// URLs: trust store, client certificate or no verification. nil: a
+    /// context with the system's trust store is made for each connection.
+    public var tlsClient: TLSContext?
+    /// Servers: every accepted connection speaks TLS with this context (wss); nil: plain.
+    public var tlsServer: TLSContext?
+    /// Clients: the TCP connect and, for wss://, the TLS handshake must finish within this.
+    public var connectTimeout: Duration = .seconds(10)
 
     public init() {}
 }
@@ -67,6 +74,11 @@ final class Peer: ConnectionDelegate {
         self.handshake = handshake
         self.report = report
         tcp.delegate = self
+        // A client's TLS connection arrives with its handshake done; a server's is
+        // reported through `connectionDidEstablishTLS`.
+        if let tls = tcp as? TLSConnection, let info = tls.negotiated {
+            report(.tls(connection: id, info: info))
+        }
         if let request = handshake.initialRequest() {
             tcp.write(request)
         }
@@ -102,9 +114,20 @@ final class Peer: ConnectionDelegate {
         }
     }
 
+    func connectionDidEstablishTLS(_ connection: StreamConnection, info: TLSInfo) {
+        report(.tls(connection: id, info: info))
+    }
+
     func connectionDidClose(_ connection: StreamConnection, error: TransportError?) {
         if let error, !finished {
-            report(.error(connection: id, message: error.description))
+            if self.connection == nil && !handshakeReported {
+                // Before the opening handshake completed (a TLS failure, a reset): that is
+                // the handshake's failure, said once.
+                handshakeReported = true
+                report(.handshakeFailed(connection: id, peer: tcp.remoteDescription, reason: error.description))
+            } else {
+                report(.error(connection: id, message: error.description))
+            }
         }
         finish(closeTCP: false)
     }

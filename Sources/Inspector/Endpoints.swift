@@ -2,7 +2,8 @@ import WebSocket
 import WebSocketTransport
 import WebSocketUtil
 
-/// `wscope listen`: accepts WebSocket clients, many at once, on one event loop.
+/// `wscope listen`: accepts WebSocket clients, many at once, on one event loop; over TLS
+/// (wss) when `options.tlsServer` is set.
 public final class ServerEndpoint {
     public let loop: EventLoop
     public let options: EndpointOptions
@@ -32,7 +33,12 @@ public final class ServerEndpoint {
     private func accept(_ tcp: TCPConnection) {
         let id = nextID
         nextID += 1
-        let peer = Peer(id: id, tcp: tcp, loop: loop, options: options,
+        // wss: the peer waits for the TLS handshake; its failure is the connection's
+        // handshake failure.
+        let stream: StreamConnection = options.tlsServer.map {
+            TLSConnection(server: tcp, context: $0, handshakeTimeout: options.connectTimeout)
+        } ?? tcp
+        let peer = Peer(id: id, tcp: stream, loop: loop, options: options,
                         handshake: ServerHandshakeDriver(options: options), report: report)
         peer.onFinished = { [unowned self] peer in self.peers[peer.id] = nil }
         peers[id] = peer
@@ -48,13 +54,14 @@ public final class ServerEndpoint {
     public var connectionCount: Int { peers.count }
 }
 
-/// `wscope connect`: one client connection.
+/// `wscope connect`: one client connection, over TLS for wss:// URLs (`options.tlsClient`).
 public final class ClientEndpoint {
     public let loop: EventLoop
     public let url: WebSocketURL
     public let options: EndpointOptions
     private let report: (SessionEvent) -> Void
     private var peer: Peer?
+    private var attempt: EndpointConnectAttempt?
     /// Called once when the connection is over; `opened` tells whether the handshake
     /// completed (exit status 0) or not (1).
     public var onFinished: (_ opened: Bool) -> Void = { _ in }
@@ -72,7 +79,8 @@ public final class ClientEndpoint {
 
     public func start() {
         report(.connecting(url: url.description))
-        TCPConnector.connect(loop: loop, host: url.host, port: url.port) { [unowned self] result in
+        attempt = EndpointConnector.connect(loop: loop, url: url, options: options) { [unowned self] result in
+            self.attempt = nil
             switch result {
             case .failure(let error):
                 self.report(.error(connection: nil, message: error.description))
@@ -140,6 +148,8 @@ public final class ClientEndpoint {
             pending = []
             peer.abandon(reason: "interrupted during the opening handshake")
         } else {
+            attempt?.cancel()
+            attempt = nil
             onFinished(false)
         }
     }

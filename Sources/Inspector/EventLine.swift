@@ -1,4 +1,5 @@
 import WebSocket
+import WebSocketTransport
 
 /// One human-readable line per session event, for `--no-tui`. Peer bytes pass through
 /// `SafeText`, so nothing a peer sends can act on the terminal.
@@ -18,6 +19,8 @@ public enum EventLine {
             if let subprotocol { line += " protocol=\(SafeText.escape(subprotocol))" }
             if let extensions { line += " extensions=\(SafeText.escape(extensions))" }
             return line
+        case .tls(let id, let info):
+            return "#\(id) " + tls(info)
         case .handshakeFailed(let id, let peer, let reason):
             return "#\(id) handshake failed \(peer): \(SafeText.escape(reason))"
         case .frame(let id, let direction, let header, let payload, _):
@@ -40,6 +43,22 @@ public enum EventLine {
         case .error(let id, let message):
             return (id.map { "#\($0) " } ?? "") + "error: \(SafeText.escape(message))"
         }
+    }
+
+    /// `tls TLSv1.3 TLS_AES_256_GCM_SHA384 alpn=http/1.1 sni=example.com peer="CN=example.com" verified`.
+    /// A peer certificate that was not checked says so loudly; a peer that sent none
+    /// (a client of a server that does not ask for one) shows no `peer=`.
+    public static func tls(_ info: TLSInfo) -> String {
+        var line = "tls \(SafeText.escape(info.version, limit: 40)) \(SafeText.escape(info.cipher, limit: 80))"
+        if let alpn = info.alpn { line += " alpn=\(SafeText.escape(alpn, limit: 80))" }
+        if let serverName = info.serverName { line += " sni=\(SafeText.escape(serverName, limit: 200))" }
+        if let subject = info.peerSubject {
+            line += " peer=\"\(SafeText.escape(subject, limit: 200))\""
+            line += info.verified ? " verified" : " NOT VERIFIED"
+        } else {
+            line += " no peer certificate"
+        }
+        return line
     }
 
     /// `text FIN RSV1 MASK=37fa213d len=5`: the header's fields, flags only when set.

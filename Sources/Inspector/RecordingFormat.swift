@@ -6,6 +6,9 @@ import Darwin
 #if canImport(WebSocket)
 import WebSocket
 #endif
+#if canImport(WebSocketTransport)
+import WebSocketTransport
+#endif
 
 // The recording format (DESIGN.md, "Recording format"): JSON Lines, UTF-8, one object per
 // line, append-only. Every line is a complete JSON object whose "type" says what it is;
@@ -26,6 +29,10 @@ import WebSocket
 //   {"type":"close","conn":1,"t_ns":9000,"code":1000,"reason":"bye","clean":true}
 //   {"type":"error","conn":null,"t_ns":9100,"message":"connection refused"}
 //   {"type":"handshake_failed","conn":2,"t_ns":…,"peer":"…","reason":"…"}
+//   {"type":"tls","conn":1,"t_ns":…,"tls_version":"TLSv1.3","cipher":"TLS_AES_256_GCM_SHA384","alpn":null,
+//    "sni":"example.com","peer_subject":"CN=example.com","peer_issuer":"CN=Example CA","verified":true}
+//   (a wss:// connection's TLS handshake, before its "open"; "verified": the peer's
+//   certificate was checked — false with --insecure, and for a client that sent none)
 //   {"type":"listening","t_ns":0,"address":"127.0.0.1:9001"}
 //   {"type":"connecting","t_ns":0,"url":"ws://…"}
 //
@@ -325,6 +332,26 @@ struct RecordingEncoder {
             out.appendJSONString(subprotocol)
             out.append(",\"extensions\":")
             out.appendJSONString(extensions)
+            out.append("}")
+        case .tls(let connection, let info):
+            out.append("{\"type\":\"tls\",\"conn\":")
+            out.appendDecimal(connection)
+            out.append(",\"t_ns\":")
+            out.appendDecimal(tNs)
+            out.append(",\"tls_version\":")
+            out.appendJSONString(info.version)
+            out.append(",\"cipher\":")
+            out.appendJSONString(info.cipher)
+            out.append(",\"alpn\":")
+            out.appendJSONString(info.alpn)
+            out.append(",\"sni\":")
+            out.appendJSONString(info.serverName)
+            out.append(",\"peer_subject\":")
+            out.appendJSONString(info.peerSubject)
+            out.append(",\"peer_issuer\":")
+            out.appendJSONString(info.peerIssuer)
+            out.append(",\"verified\":")
+            out.appendBool(info.verified)
             out.append("}")
         case .handshakeFailed(let connection, let peer, let reason):
             out.append("{\"type\":\"handshake_failed\",\"conn\":")

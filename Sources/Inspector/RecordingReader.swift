@@ -6,6 +6,9 @@ import Darwin
 #if canImport(WebSocket)
 import WebSocket
 #endif
+#if canImport(WebSocketTransport)
+import WebSocketTransport
+#endif
 
 /// Streams a recording (format: RecordingFormat.swift) line by line.
 ///
@@ -386,7 +389,7 @@ enum ScannedStringField {
 /// The known fields of one line, found in place (no allocation).
 struct ScannedLine {
     enum EventType {
-        case missing, header, open, frame, close, error, handshakeFailed, listening, connecting
+        case missing, header, open, frame, close, error, handshakeFailed, listening, connecting, tls
         case unknown(JSONStringRef)
     }
 
@@ -420,6 +423,13 @@ struct ScannedLine {
     var message = ScannedStringField.absent
     var address = ScannedStringField.absent
     var url = ScannedStringField.absent
+    var tlsVersion = ScannedStringField.absent
+    var cipher = ScannedStringField.absent
+    var alpn = ScannedStringField.absent
+    var sni = ScannedStringField.absent
+    var peerSubject = ScannedStringField.absent
+    var peerIssuer = ScannedStringField.absent
+    var verified: Bool?
 
     typealias Failure = JSONScanner.Failure
 
@@ -494,12 +504,14 @@ struct ScannedLine {
             }
             if s.equals(key, "fin") { fin = try bool(&s, "fin"); return }
             if s.equals(key, "url") { url = try stringOrNull(&s, "url"); return }
+            if s.equals(key, "sni") { sni = try stringOrNull(&s, "sni"); return }
         case 4:
             if s.equals(key, "type") {
                 guard s.peek() == 0x22 else { try s.skipValue(); throw Self.typeMismatch("type", "a string") }
                 let value = try s.scanString()
                 switch value.count {
                 case 5 where s.equals(value, "frame"): type = .frame
+                case 3 where s.equals(value, "tls"): type = .tls
                 case 4 where s.equals(value, "open"): type = .open
                 case 5 where s.equals(value, "close"): type = .close
                 case 5 where s.equals(value, "error"): type = .error
@@ -530,6 +542,7 @@ struct ScannedLine {
                 return
             }
             if s.equals(key, "peer") { peer = try stringOrNull(&s, "peer"); return }
+            if s.equals(key, "alpn") { alpn = try stringOrNull(&s, "alpn"); return }
         case 5:
             if s.equals(key, "clean") { clean = try bool(&s, "clean"); return }
             if s.equals(key, "error") { error = try stringOrNull(&s, "error"); return }
@@ -538,6 +551,7 @@ struct ScannedLine {
             if s.equals(key, "masked") { masked = try bool(&s, "masked"); return }
             if s.equals(key, "length") { length = try unsigned(&s, "length"); return }
             if s.equals(key, "reason") { reason = try stringOrNull(&s, "reason"); return }
+            if s.equals(key, "cipher") { cipher = try stringOrNull(&s, "cipher"); return }
         case 7:
             if s.equals(key, "payload") { payload = try stringOrNull(&s, "payload"); return }
             if s.equals(key, "request") { request = try stringOrNull(&s, "request"); return }
@@ -545,12 +559,17 @@ struct ScannedLine {
             if s.equals(key, "address") { address = try stringOrNull(&s, "address"); return }
         case 8:
             if s.equals(key, "response") { response = try stringOrNull(&s, "response"); return }
+            if s.equals(key, "verified") { verified = try bool(&s, "verified"); return }
         case 10:
             if s.equals(key, "close_code") { closeCode = try unsigned(&s, "close_code"); return }
             if s.equals(key, "extensions") { extensions = try stringOrNull(&s, "extensions"); return }
         case 11:
             if s.equals(key, "wire_header") { wireHeader = try stringOrNull(&s, "wire_header"); return }
             if s.equals(key, "subprotocol") { subprotocol = try stringOrNull(&s, "subprotocol"); return }
+            if s.equals(key, "tls_version") { tlsVersion = try stringOrNull(&s, "tls_version"); return }
+            if s.equals(key, "peer_issuer") { peerIssuer = try stringOrNull(&s, "peer_issuer"); return }
+        case 12:
+            if s.equals(key, "peer_subject") { peerSubject = try stringOrNull(&s, "peer_subject"); return }
         default:
             break
         }
@@ -622,6 +641,7 @@ struct ScannedLine {
         case .listening: return "listening"
         case .connecting: return "connecting"
         case .handshakeFailed: return "handshake_failed"
+        case .tls: return "tls"
         case .missing, .unknown: return "this"
         }
     }
@@ -714,6 +734,13 @@ struct ScannedLine {
                 connection: try connection(), peer: try string(peer, "peer", bytes) ?? "",
                 reason: try string(reason, "reason", bytes) ?? "")
             return .event(RecordedEvent(line: number, tNs: t, event: event))
+        case .tls:
+            let info = TLSInfo(
+                version: try required(tlsVersion, "tls_version", bytes), cipher: try required(cipher, "cipher", bytes),
+                alpn: try string(alpn, "alpn", bytes), serverName: try string(sni, "sni", bytes),
+                peerSubject: try string(peerSubject, "peer_subject", bytes), peerIssuer: try string(peerIssuer, "peer_issuer", bytes),
+                verified: verified ?? false)
+            return .event(RecordedEvent(line: number, tNs: t, event: .tls(connection: try connection(), info: info)))
         case .listening:
             return .event(RecordedEvent(line: number, tNs: t, event: .listening(address: try string(address, "address", bytes) ?? "")))
         case .connecting:

@@ -209,7 +209,7 @@ public struct ReplayScript: Sendable {
                 // The peer's bytes that broke the protocol: replayed as they were.
                 guard !wire.isEmpty else { continue }
                 add(id, clientIsUs ? .server : .client, CraftedFrame(header: nil, payload: wire, wire: wire), recorded)
-            case .listening, .connecting, .message, .closed, .error:
+            case .listening, .connecting, .tls, .message, .closed, .error:
                 continue
             }
         }

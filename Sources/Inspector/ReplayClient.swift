@@ -142,7 +142,7 @@ final class ReplayClientRun {
     var onFinished: (_ opened: Bool) -> Void = { _ in }
 
     private let frames: [ReplayFrame]
-    private var attempt: ConnectAttempt?
+    private var attempt: EndpointConnectAttempt?
     private var peer: Peer?
     private var opened = false
     private var finished = false
@@ -170,7 +170,7 @@ final class ReplayClientRun {
 
     func start() {
         report(.connecting(url: url.description))
-        attempt = TCPConnector.connect(loop: loop, host: url.host, port: url.port) { [weak self] result in
+        attempt = EndpointConnector.connect(loop: loop, url: url, options: endpoint) { [weak self] result in
             guard let self else { return }
             self.attempt = nil
             switch result {

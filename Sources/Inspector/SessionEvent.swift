@@ -1,4 +1,5 @@
 import WebSocket
+import WebSocketTransport
 
 /// Which way a frame travelled, seen from wscope.
 public enum Direction: String, Sendable, Hashable {
@@ -13,6 +14,9 @@ public enum SessionEvent: Sendable {
     case connecting(url: String)
     /// The opening handshake completed. Heads are the raw HTTP texts.
     case opened(connection: Int, peer: String, request: String, response: String, subprotocol: String?, extensions: String?)
+    /// The TLS handshake of a wss:// connection completed (before the opening handshake):
+    /// version, cipher, ALPN, SNI, the peer's certificate and whether it was verified.
+    case tls(connection: Int, info: TLSInfo)
     /// The peer's handshake was refused (server) or its response refused (client).
     case handshakeFailed(connection: Int, peer: String, reason: String)
     case frame(connection: Int, direction: Direction, header: Header, payload: [UInt8], wire: [UInt8])

@@ -49,7 +49,7 @@ extension SessionEvent {
     var connectionID: Int? {
         switch self {
         case .listening, .connecting: return nil
-        case .opened(let id, _, _, _, _, _), .handshakeFailed(let id, _, _), .frame(let id, _, _, _, _),
+        case .opened(let id, _, _, _, _, _), .tls(let id, _), .handshakeFailed(let id, _, _), .frame(let id, _, _, _, _),
              .message(let id, _, _, _), .rawSent(let id, _), .violation(let id, _, _, _), .closed(let id, _, _, _):
             return id
         case .error(let id, _):
@@ -134,7 +134,7 @@ public struct TimelineStats: Sendable {
                 bytesOut += wire.count
             }
             if header.opcode == .close, connections[id] == .open { note(id, .closing) }
-        case .message:
+        case .message, .tls:
             break
         case .rawSent(_, let wire):
             bytesOut += wire.count

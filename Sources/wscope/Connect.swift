@@ -7,9 +7,9 @@ import WebSocketTransport
 
 struct Connect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Open a client connection to a ws:// URL.")
+        abstract: "Open a client connection to a ws:// or wss:// URL.")
 
-    @Argument(help: "The server's URL, e.g. ws://127.0.0.1:9001/chat")
+    @Argument(help: "The server's URL, e.g. ws://127.0.0.1:9001/chat or wss://example.com/chat")
     var url: String
 
     @OptionGroup var connection: ConnectionOptions
@@ -25,12 +25,11 @@ struct Connect: ParsableCommand {
         } catch {
             fail("\(error)")
         }
-        if target.isSecure { fail("wss:// needs TLS, which this build does not support yet") }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
         if !connection.noTUI { return runTUI(loop: loop, target: target) }
         let session = connection.makeSession(mode: "connect", endpoint: target.description)
-        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(), report: session.record)
+        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(connectingTo: target), report: session.record)
         var status: Int32 = 0
         client.onFinished = { opened in
             status = opened ? 0 : 1
@@ -69,7 +68,7 @@ extension Connect {
         let chosenTheme: Theme
         do { chosenTheme = try theme.map { try Theme.load($0) } ?? .standard } catch { fail("\(error)") }
         let session = connection.makeSession(mode: "connect", endpoint: target.description, printing: false)
-        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(), report: session.record)
+        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(connectingTo: target), report: session.record)
         client.start()
         let options = TerminalApp.Options(
             config: UIConfig(mode: "connect", endpoint: target.description, role: .client, recording: connection.record != nil),

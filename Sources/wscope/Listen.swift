@@ -5,7 +5,12 @@ import WebSocketTransport
 
 struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Accept WebSocket clients on [HOST:]PORT (many at once).")
+        abstract: "Accept WebSocket clients on [HOST:]PORT (many at once).",
+        discussion: """
+            With --tls-cert FILE --tls-key FILE the clients connect with wss:// (TLS); adding
+            --cacert FILE requires each client to present a certificate issued by one of the
+            authorities in FILE (a client without one fails its handshake).
+            """)
 
     @Argument(help: "Address to listen on: PORT, HOST:PORT or [IPv6]:PORT (host defaults to 127.0.0.1).")
     var address: String
@@ -21,8 +26,10 @@ struct Listen: ParsableCommand {
         do { hostPort = try HostPort.parse(address) } catch { fail("\(error)") }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
+        var options = connection.endpointOptions()
+        options.tlsServer = connection.serverTLS()
         let session = connection.makeSession(mode: "listen", endpoint: hostPort.description)
-        let server = ServerEndpoint(loop: loop, options: connection.endpointOptions(), report: session.record)
+        let server = ServerEndpoint(loop: loop, options: options, report: session.record)
         do {
             try server.start(host: hostPort.host, port: hostPort.port)
         } catch {

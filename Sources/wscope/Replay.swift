@@ -107,11 +107,10 @@ struct Replay: ParsableCommand {
     private func replayTo(_ address: String) {
         let target: WebSocketURL
         do { target = try WebSocketURL.parse(address) } catch { fail("\(error)") }
-        if target.isSecure { fail("wss:// needs TLS, which this build does not support yet") }
         let script = load()
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
-        var options = ReplayClient.Options(endpoint: connection.endpointOptions(), speed: pace)
+        var options = ReplayClient.Options(endpoint: connection.endpointOptions(connectingTo: target), speed: pace)
         options.linger = .milliseconds(Int(timeout * 1000))
         guard !script.connectionsToReplay.isEmpty else { fail("\(file): no connection to replay") }
         // A replay is a client session: recorded as 'connect', so it can be replayed again.

@@ -41,7 +41,6 @@ struct Send: ParsableCommand {
     func run() throws {
         let target: WebSocketURL
         do { target = try WebSocketURL.parse(url) } catch { fail("\(error)") }
-        if target.isSecure { fail("wss:// needs TLS, which this build does not support yet") }
         var frames: [CraftedFrame] = []
         for spec in specs {
             guard let frame = try? FrameSpec.parse(spec, role: .client) else { fail("bad frame spec '\(spec)'") }
@@ -50,7 +49,7 @@ struct Send: ParsableCommand {
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
         let session = connection.makeSession(mode: "connect", endpoint: target.description)
-        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(), report: session.record)
+        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(connectingTo: target), report: session.record)
         var status: Int32 = 0
         client.onFinished = { opened in
             status = opened ? 0 : 1

@@ -68,6 +68,25 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("close-timeout"), help: "Seconds to wait for the peer's part of the closing handshake.")
     var closeTimeout: Double = 3
 
+    @Option(name: .customLong("connect-timeout"), help: "Seconds a client may take to connect, TLS handshake included.")
+    var connectTimeout: Double = 10
+
+    @Option(name: .long, help: ArgumentHelp(
+        "wss:// clients: trust the certificate authorities in this PEM file instead of the system's. listen: require client certificates issued by them.",
+        valueName: "FILE"))
+    var cacert: String?
+
+    @Flag(name: .long, help: "wss:// clients: do not verify the server's certificate or name (prints a warning every run).")
+    var insecure = false
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp(
+        "listen: serve wss with this certificate (PEM, chain after it). wss:// clients: present it as client certificate. Needs --tls-key.",
+        valueName: "FILE"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("The private key (PEM, unencrypted) of --tls-cert.", valueName: "FILE"))
+    var tlsKey: String?
+
     func validate() throws {
         guard maxMessage > 0 else { throw ValidationError("--max-message must be positive") }
         if let fragmentSize, fragmentSize <= 0 { throw ValidationError("--fragment must be positive") }
@@ -75,10 +94,16 @@ struct ConnectionOptions: ParsableArguments {
             throw ValidationError("-H expects 'Name: value', got '\(value)'")
         }
         if let deflateParams { _ = try DeflateNegotiator(parameters: deflateParams) }
+        guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
-    func endpointOptions() -> EndpointOptions {
+    /// `target`: the URL a client connects to; for wss:// the TLS settings are loaded
+    /// here, so a missing or bad certificate file ends the run with one line.
+    func endpointOptions(connectingTo target: WebSocketURL? = nil) -> EndpointOptions {
         var options = EndpointOptions()
+        options.connectTimeout = .milliseconds(Int(connectTimeout * 1000))
+        if let target { options.tlsClient = clientTLS(for: target) }
         options.echo = echo
         options.maxMessageBytes = maxMessage
         options.fragmentSize = fragmentSize
@@ -96,6 +121,44 @@ struct ConnectionOptions: ParsableArguments {
             options.extensionNegotiator = DeflateNegotiator()
         }
         return options
+    }
+
+    /// The TLS context of a wss:// client (nil for ws://). Exits with one line when a file
+    /// cannot be used; warns on every run that --insecure verifies nothing.
+    func clientTLS(for target: WebSocketURL) -> TLSContext? {
+        guard target.isSecure else {
+            if cacert != nil || insecure || tlsCert != nil {
+                StandardOutput.write("wscope: warning: --cacert, --insecure and --tls-cert/--tls-key apply to wss:// only; ws:// does not use TLS\n", fd: 2)
+            }
+            return nil
+        }
+        if insecure {
+            StandardOutput.write("wscope: WARNING: --insecure: the server's certificate and name are NOT verified; anyone on the path can read and change this connection\n", fd: 2)
+        }
+        let configuration = TLSClientConfiguration(
+            caFile: cacert, insecure: insecure, certificateFile: tlsCert, privateKeyFile: tlsKey)
+        do {
+            return try TLSContext(client: configuration)
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    /// The TLS context of `listen --tls-cert --tls-key [--cacert]` (nil without
+    /// --tls-cert). Exits with one line when a file cannot be used.
+    func serverTLS() -> TLSContext? {
+        guard let tlsCert, let tlsKey else {
+            if cacert != nil { fail("--cacert on listen asks clients for certificates over TLS: give --tls-cert and --tls-key too") }
+            return nil
+        }
+        if insecure {
+            StandardOutput.write("wscope: warning: --insecure applies to wss:// clients only; listen checks client certificates only with --cacert\n", fd: 2)
+        }
+        do {
+            return try TLSContext(server: TLSServerConfiguration(certificateFile: tlsCert, privateKeyFile: tlsKey, clientCAFile: cacert))
+        } catch {
+            fail("\(error)")
+        }
     }
 
     /// The session with its sinks: the line or JSON printer on stdout (flushed per line so
