@@ -350,6 +350,18 @@ if [ "$HAS_WSS" = 0 ]; then
     bad_input bad-input/connect-wss-without-tls 1 'wss|TLS' "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui
 else
     bad_input bad-input/connect-wss-refused-port 1 "refused.*$REFUSED" "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui
+    # Certificate files are loaded before connecting: a missing one is the error, not the port.
+    bad_input bad-input/connect-missing-cacert 1 "CA file.*/nonexistent/ca\.pem" \
+        "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui --cacert /nonexistent/ca.pem
+    bad_input bad-input/send-missing-client-cert 1 "/nonexistent/client\.pem" \
+        "$WSCOPE" send "wss://127.0.0.1:$REFUSED/" text:hi --tls-cert /nonexistent/client.pem --tls-key /nonexistent/client.key
+    bad_input bad-input/connect-tls-cert-without-key 2 'tls-key' "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui --tls-cert x.pem
+fi
+if [ "$HAS_TLS_LISTEN" = 1 ]; then
+    bad_input bad-input/listen-missing-certificate 1 "/nonexistent/cert\.pem" \
+        "$WSCOPE" listen 0 --echo --no-tui --tls-cert /nonexistent/cert.pem --tls-key /nonexistent/key.pem
+    bad_input bad-input/listen-tls-key-without-cert 2 'tls-cert' "$WSCOPE" listen 0 --no-tui --tls-key key.pem
+    bad_input bad-input/listen-cacert-without-cert 2 'cacert.*tls-cert|tls-cert.*cacert' "$WSCOPE" listen 0 --no-tui --cacert ca.pem
 fi
 
 if start_server bad-input.port-holder "$PYTHON" -c '
@@ -865,7 +877,7 @@ else
     skip "replay --to/--serve" "'wscope replay --help' shows no replay command"
 fi
 
-make_certs() {  # DIR: ca, server (IP:127.0.0.1), wrong (SAN for another host), expired
+make_certs() {  # DIR: ca, server (IP:127.0.0.1), wrong (SAN for another host), expired, client
     local d=$1 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
     mkdir -p "$d"
     (
@@ -879,7 +891,11 @@ make_certs() {  # DIR: ca, server (IP:127.0.0.1), wrong (SAN for another host), 
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem &&
             openssl x509 -req -in wrong.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile wrong.ext -out wrong.pem &&
             cp server.key expired.key &&
-            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 -extfile server.ext -out expired.pem
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 -extfile server.ext -out expired.pem &&
+            openssl req "${ec[@]}" -keyout client.key -out client.csr -subj "/CN=wscope test client" &&
+            printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >client.ext &&
+            openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile client.ext -out client.pem &&
+            printf 'not a certificate\n' >garbage.pem
     ) >"$LOGS/tls.certs.log" 2>&1
 }
 
@@ -891,13 +907,41 @@ if [ "$HAS_WSS" = 1 ] || [ "$HAS_TLS_LISTEN" = 1 ]; then
     fi
 fi
 
-# wss_echo NAME URL [OPTIONS...]: `wscope connect URL --no-tui OPTIONS` typing one line;
-# passes when it comes back and the connection closes cleanly.
+# tls_typed NAME URL 'OPTION...' LINE...: `typed` (section 6) with connect OPTIONs (split
+# on spaces): "wait:PATTERN" waits for an output line, other LINEs are typed; then end of input.
+tls_typed() {
+    local name=$1 url=$2 options=$3 line pid out err
+    shift 3
+    out=$(logname "$name").out
+    err=$(logname "$name").err
+    rm -f "$TMP/tls-in"
+    mkfifo "$TMP/tls-in"
+    # shellcheck disable=SC2086
+    timeout -k 2 "$CMD_TIMEOUT" "$WSCOPE" connect "$url" --no-tui $options <"$TMP/tls-in" >"$out" 2>"$err" &
+    pid=$!
+    BACKGROUND+=("$pid")
+    exec 8>"$TMP/tls-in"
+    for line in "$@"; do
+        case $line in
+            wait:*) wait_for_line "$out" "${line#wait:}" 10 ;;
+            *) printf '%s\n' "$line" >&8 ;;
+        esac
+    done
+    exec 8>&-
+    wait "$pid"
+    RC=$?
+    forget "$pid"
+    OUT=$out
+    ERR=$err
+}
+
+# wss_echo NAME URL [OPTIONS...]: `wscope connect URL --no-tui OPTIONS` typing one line and
+# waiting for it to come back (a peer may drop an echo that crosses our close); passes
+# when it came back, the connection closed cleanly and the tls event line was printed.
 wss_echo() {
     local name=$1 url=$2 reason
     shift 2
-    printf 'over tls\n' >"$TMP/tls.in"
-    run "$name" -i "$TMP/tls.in" "$WSCOPE" connect "$url" --no-tui "$@"
+    tls_typed "$name" "$url" "$*" 'wait:#1 open' 'over tls' 'wait:<- text .*"over tls"'
     reason=$(crash_reason "$RC" "$OUT" "$ERR")
     if [ -n "$reason" ] || [ "$RC" -ne 0 ]; then
         fail "$name" "exit $RC $reason" "$OUT" "$ERR"
@@ -905,8 +949,11 @@ wss_echo() {
     elif ! grep -q -E '<- text .*"over tls"' "$OUT" || ! grep -q -E 'closed 1000 .*cleanly' "$OUT"; then
         fail "$name" "the line did not come back over TLS, or no clean close" "$OUT" "$ERR"
         return 1
+    elif ! grep -q -E '^#1 tls TLSv1\.[23] [A-Z0-9_-]+ .*peer="CN=127\.0\.0\.1" (verified|NOT VERIFIED)$' "$OUT"; then
+        fail "$name" "no '#1 tls VERSION CIPHER ... peer=\"CN=127.0.0.1\" verified' line" "$OUT" "$ERR"
+        return 1
     fi
-    pass "$name" "echo over TLS, closed cleanly"
+    pass "$name" "echo over TLS, closed cleanly; $(grep -m 1 '^#1 tls ' "$OUT")"
 }
 
 if [ "$HAS_TLS_LISTEN" = 1 ]; then
@@ -941,7 +988,8 @@ if [ "$HAS_WSS" = 1 ]; then
             "$WSCOPE" connect "wss://127.0.0.1:$good/" --no-tui
         printf 'over tls\n' >"$TMP/tls.in"
         run tls.insecure -i "$TMP/tls.in" "$WSCOPE" connect "wss://127.0.0.1:$good/" --no-tui --insecure
-        if [ "$RC" -eq 0 ] && grep -q -E '<- text .*"over tls"' "$OUT" && grep -q -i -E 'warning|insecure|not verif' "$ERR"; then
+        if [ "$RC" -eq 0 ] && grep -q -E '<- text .*"over tls"' "$OUT" && grep -q -i -E 'warning|insecure|not verif' "$ERR" &&
+            grep -q -E '^#1 tls .* NOT VERIFIED$' "$OUT"; then
             pass tls/python-server-insecure "$(grep -i -E 'warning|insecure|not verif' "$ERR" | head -1 | cut -c 1-120)"
         else
             fail tls/python-server-insecure "expected exit 0, the echo, and a loud warning on stderr (exit $RC)" "$OUT" "$ERR"
@@ -961,6 +1009,191 @@ if [ "$HAS_WSS" = 1 ]; then
     fi
 else
     skip "wss:// client (--cacert, --insecure)" "'wscope connect --help' has no --cacert"
+fi
+
+# Node's ws both ways, crafted frames over TLS, a recording over wss replayed with
+# --to wss://, client certificates, bad certificate files, and the failures that are
+# not about certificates (a plain server, a server that never answers the handshake).
+if [ "$HAS_WSS" = 1 ] && [ "$HAS_TLS_LISTEN" = 1 ]; then
+    tls_listen() {  # NAME [OPTIONS...]: wscope listen --echo over TLS with the server certificate
+        local name=$1
+        shift
+        start_server "$name" "$WSCOPE" listen 0 --echo --no-tui --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server.key" "$@"
+    }
+
+    if start_server tls.node.server node "$CLI/node_tls_peer.js" server "$CERTS/server.pem" "$CERTS/server.key"; then
+        node_pid=$SERVER_PID
+        wss_echo tls/node-server-cacert "wss://127.0.0.1:$PORT/" --cacert "$CERTS/ca.pem"
+        stop "$node_pid"
+    else
+        fail tls/node-server "node_tls_peer.js server printed no port" "$(logname tls.node.server).log"
+    fi
+
+    if tls_listen tls.listen.node; then
+        listen_pid=$SERVER_PID
+        listen_log=$(logname tls.listen.node).log
+        run tls.listen.node-client node "$CLI/node_tls_peer.js" client "wss://127.0.0.1:$PORT/node" "$CERTS/ca.pem" "node over tls ✓"
+        wait_for_line "$listen_log" '#1 closed' 5
+        stop "$listen_pid"
+        if [ "$RC" -ne 0 ]; then
+            fail tls/node-client-to-wscope-listen "Node's verified TLS client failed (exit $RC)" "$OUT" "$listen_log"
+        elif ! grep -q -E '^#1 tls TLSv1\.[23] [A-Z0-9_-]+ no peer certificate$' "$listen_log" ||
+            ! grep -q -E '^#1 <- text .*"node over tls ✓"' "$listen_log"; then
+            fail tls/node-client-to-wscope-listen "no '#1 tls ...' line or no message in the listener's output" "$listen_log"
+        else
+            pass tls/node-client-to-wscope-listen "$(head -n 1 "$OUT"); $(grep -m 1 '^#1 tls' "$listen_log")"
+        fi
+    else
+        fail tls/node-client-to-wscope-listen "wscope listen --tls-cert printed no port" "$(logname tls.listen.node).log"
+    fi
+
+    # Crafted frames over TLS: a fragmented message that Python reassembles and echoes;
+    # a reserved opcode it must answer with 1002 (on its own connection: websockets fails
+    # the connection at once, dropping an echo still on its way).
+    if tls_server tls.py.send server; then
+        run tls.send-fragments "$WSCOPE" send "wss://127.0.0.1:$PORT/" 'text:over ;fin=0' 'cont:tls' --cacert "$CERTS/ca.pem" --timeout 1
+        reason=$(crash_reason "$RC" "$OUT" "$ERR")
+        if [ -n "$reason" ] || [ "$RC" -ne 0 ]; then
+            fail tls/send-crafted-fragments "exit $RC $reason" "$OUT" "$ERR"
+        elif ! grep -q -E '^#1 tls TLSv1\.[23] ' "$OUT" || ! grep -q -E '^#1 -> text +--- MASK=[0-9a-f]{8} len=5 "over "' "$OUT" ||
+            ! grep -q -E '^#1 -> cont +FIN MASK=[0-9a-f]{8} len=3 "tls"' "$OUT" || ! grep -q -E '^#1 <- text +FIN len=8 "over tls"' "$OUT"; then
+            fail tls/send-crafted-fragments "expected the tls line, the two crafted fragments and the reassembled echo" "$OUT" "$ERR"
+        else
+            pass tls/send-crafted-fragments "$(grep -E '^#1 <- text' "$OUT" | head -1)"
+        fi
+        run tls.send-op3 "$WSCOPE" send "wss://127.0.0.1:$PORT/" 'op3:x;rsv2=1' --cacert "$CERTS/ca.pem" --timeout 2
+        reason=$(crash_reason "$RC" "$OUT" "$ERR")
+        if [ -n "$reason" ] || [ "$RC" -ne 0 ]; then
+            fail tls/send-crafted-op3 "exit $RC $reason" "$OUT" "$ERR"
+        elif ! grep -q -E '^#1 -> op3 +FIN RSV2 MASK=' "$OUT" || ! grep -q -E '^#1 <- close .*1002' "$OUT"; then
+            fail tls/send-crafted-op3 "expected '-> op3 FIN RSV2' and '<- close ... 1002'" "$OUT" "$ERR"
+        else
+            pass tls/send-crafted-op3 "$(grep -E '^#1 <- close' "$OUT" | head -1)"
+        fi
+        stop "$SERVER_PID"
+    fi
+
+    # A recording made over wss has the tls event (dump shows it) and replays to a fresh
+    # wss server with the same answers.
+    rec=$TMP/tls-record.jsonl replayed=$TMP/tls-replayed.jsonl
+    if tls_listen tls.record.listen; then
+        tls_typed tls.record "wss://127.0.0.1:$PORT/rec" "--cacert $CERTS/ca.pem --record $rec" \
+            'wait:#1 open' 'first over tls' 'wait:<- text .*"first over tls"' 'second ✓' 'wait:<- text .*"second ✓"'
+        stop "$SERVER_PID"
+        record_rc=$RC
+        run tls.record.dump "$WSCOPE" dump "$rec"
+        dump_out=$OUT
+        run tls.record.dump-json "$WSCOPE" dump --json "$rec"
+        if [ "$record_rc" -ne 0 ] || [ "$RC" -ne 0 ]; then
+            fail tls/recording-has-tls-event "connect --record exited $record_rc, dump --json $RC" "$(logname tls.record).out" "$ERR"
+        elif ! grep -q -E '^ +[0-9.]+ #1 tls TLSv1\.[23] [A-Z0-9_-]+ peer="CN=127\.0\.0\.1" verified$' "$dump_out" ||
+            ! grep -q -E '^\{"type":"tls","conn":1,"t_ns":[0-9]+,"tls_version":"TLSv1\.[23]","cipher":"[A-Z0-9_-]+",.*"verified":true\}$' "$OUT"; then
+            fail tls/recording-has-tls-event "no tls line in dump, or no {\"type\":\"tls\",...} in dump --json" "$dump_out" "$OUT"
+        else
+            pass tls/recording-has-tls-event "$(grep -m 1 '#1 tls' "$dump_out" | sed 's/^ *//')"
+        fi
+        if tls_listen tls.replay.listen --record "$replayed"; then
+            listen_pid=$SERVER_PID
+            run tls.replay -t 30 "$WSCOPE" replay "$rec" --to "wss://127.0.0.1:$PORT/rec" --cacert "$CERTS/ca.pem" --asap --no-tui
+            replay_rc=$RC replay_out=$OUT replay_err=$ERR
+            wait_for_line "$(logname tls.replay.listen).log" '#1 closed' 5
+            stop "$listen_pid"
+            if [ "$replay_rc" -ne 0 ]; then
+                fail tls/replay-to-wss "wscope replay --to wss:// exited $replay_rc" "$replay_out" "$replay_err"
+            elif ! grep -q -E '^#1 tls TLSv1\.[23] ' "$replay_out"; then
+                fail tls/replay-to-wss "no tls line in the replay's output" "$replay_out" "$replay_err"
+            elif "$PYTHON" "$CLI/jsonl_tool.py" compare "$rec" "$replayed" >"$TMP/check.out" 2>&1; then
+                pass tls/replay-to-wss "the wss server saw and answered $(sed 's/^ok: //' "$TMP/check.out") as recorded"
+            else
+                fail tls/replay-to-wss "$(head -c 400 "$TMP/check.out")" "$replay_out" "$replay_err" "$(logname tls.replay.listen).log"
+            fi
+        else
+            fail tls/replay-to-wss "wscope listen --tls-cert printed no port" "$(logname tls.replay.listen).log"
+        fi
+    else
+        fail tls/recording "wscope listen --tls-cert printed no port" "$(logname tls.record.listen).log"
+    fi
+
+    # listen --cacert: clients must present a certificate from that CA.
+    if tls_listen tls.listen.mtls --cacert "$CERTS/ca.pem"; then
+        listen_pid=$SERVER_PID
+        listen_log=$(logname tls.listen.mtls).log
+        if wss_echo tls/client-certificate "wss://127.0.0.1:$PORT/" --cacert "$CERTS/ca.pem" \
+            --tls-cert "$CERTS/client.pem" --tls-key "$CERTS/client.key"; then
+            wait_for_line "$listen_log" '#1 closed' 5
+            if grep -q -E '^#1 tls .* peer="CN=wscope test client" verified$' "$listen_log"; then
+                pass tls/client-certificate-verified-by-listen "$(grep -m 1 '^#1 tls' "$listen_log")"
+            else
+                fail tls/client-certificate-verified-by-listen "no '#1 tls ... peer=\"CN=wscope test client\" verified' line" "$listen_log"
+            fi
+        fi
+        # Without one: the server refuses (TLS 1.3 tells the client after its handshake).
+        run tls.client-certificate-missing "$WSCOPE" connect "wss://127.0.0.1:$PORT/" --no-tui --cacert "$CERTS/ca.pem"
+        reason=$(crash_reason "$RC" "$OUT" "$ERR")
+        problems=$(grep -c -E '^(#[0-9]+ )?(error: |handshake failed )|^wscope: ' "$OUT" "$ERR" | awk -F: '{ n += $2 } END { print n }')
+        if [ -n "$reason" ] || [ "$RC" -ne 1 ]; then
+            fail tls/client-certificate-missing "exit $RC $reason, expected 1" "$OUT" "$ERR"
+        elif [ "$problems" -ne 1 ] || ! grep -q -i -E 'requires a client certificate|certificate required' "$OUT"; then
+            fail tls/client-certificate-missing "expected one line saying that the server requires a client certificate" "$OUT" "$ERR"
+        else
+            pass tls/client-certificate-missing "exit 1: $(grep -h -E 'error: |handshake failed ' "$OUT" | cut -c 1-150)"
+        fi
+        wait_for_line "$listen_log" '#2 handshake failed' 5
+        if grep -q -E '^#2 handshake failed .*certificate' "$listen_log"; then
+            pass tls/listen-refuses-client-without-certificate "$(grep -m 1 '^#2 handshake failed' "$listen_log" | cut -c 1-150)"
+        else
+            fail tls/listen-refuses-client-without-certificate "no '#2 handshake failed ... certificate' line" "$listen_log"
+        fi
+        stop "$listen_pid"
+    else
+        fail tls/client-certificate "wscope listen --tls-cert --cacert printed no port" "$(logname tls.listen.mtls).log"
+    fi
+
+    # Bad certificate files: one line naming the file or the problem, exit 1.
+    bad_input tls/listen-certificate-not-pem 1 'garbage\.pem' \
+        "$WSCOPE" listen 0 --no-tui --tls-cert "$CERTS/garbage.pem" --tls-key "$CERTS/server.key"
+    bad_input tls/listen-key-does-not-match 1 'does not match|mismatch' \
+        "$WSCOPE" listen 0 --no-tui --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/wrong.key"
+    bad_input tls/connect-cacert-not-pem 1 'garbage\.pem' "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui --cacert "$CERTS/garbage.pem"
+    bad_input tls/connect-client-key-does-not-match 1 'does not match|mismatch' "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui \
+        --cacert "$CERTS/ca.pem" --tls-cert "$CERTS/client.pem" --tls-key "$CERTS/server.key"
+
+    # A plain ws server answering a wss client, and one that never answers the handshake.
+    if start_server tls.plain.node node "$ROOT/Tests/Interop/node_echo_server.js" --port 0; then
+        bad_input tls/plain-node-server 1 'TLS handshake .*failed: the server does not speak TLS' \
+            "$WSCOPE" connect "wss://127.0.0.1:$PORT/" --no-tui --cacert "$CERTS/ca.pem"
+        stop "$SERVER_PID"
+    fi
+    # websockets hangs up on a ClientHello without answering.
+    if start_server tls.plain.python "$PYTHON" "$CLI/py_peer.py" echo; then
+        bad_input tls/plain-python-server 1 'TLS handshake .*failed: .*closed' \
+            "$WSCOPE" connect "wss://127.0.0.1:$PORT/" --no-tui --cacert "$CERTS/ca.pem"
+        stop "$SERVER_PID"
+    fi
+    if start_server tls.silent "$PYTHON" -c '
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(80)'; then
+        bad_input tls/handshake-timeout 1 'timed out|timeout' \
+            "$WSCOPE" connect "wss://127.0.0.1:$PORT/" --no-tui --cacert "$CERTS/ca.pem" --connect-timeout 1
+        stop "$SERVER_PID"
+    fi
+
+    # --insecure warns on every run, send included.
+    if tls_server tls.py.insecure-send expired; then
+        run tls.insecure-send "$WSCOPE" send "wss://127.0.0.1:$PORT/" 'text:x' --insecure --timeout 0.5
+        if [ "$RC" -eq 0 ] && grep -q -E 'WARNING: --insecure' "$ERR" && grep -q -E '^#1 tls .* NOT VERIFIED$' "$OUT"; then
+            pass tls/insecure-warns-on-send "$(grep -m 1 '^#1 tls' "$OUT")"
+        else
+            fail tls/insecure-warns-on-send "expected exit 0, the warning on stderr and a NOT VERIFIED tls line (exit $RC)" "$OUT" "$ERR"
+        fi
+        stop "$SERVER_PID"
+    fi
+else
+    skip "wss:// against Node, crafted frames, recording and replay over TLS" "needs both the wss client and listen --tls-cert"
 fi
 
 echo

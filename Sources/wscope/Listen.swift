@@ -19,6 +19,9 @@ struct Listen: ParsableCommand {
 
     func validate() throws {
         do { _ = try HostPort.parse(address) } catch { throw ValidationError("\(error)") }
+        if connection.cacert != nil && connection.tlsCert == nil {
+            throw ValidationError("--cacert on listen asks clients for certificates over TLS: give --tls-cert and --tls-key too")
+        }
     }
 
     func run() throws {

@@ -147,10 +147,8 @@ struct ConnectionOptions: ParsableArguments {
     /// The TLS context of `listen --tls-cert --tls-key [--cacert]` (nil without
     /// --tls-cert). Exits with one line when a file cannot be used.
     func serverTLS() -> TLSContext? {
-        guard let tlsCert, let tlsKey else {
-            if cacert != nil { fail("--cacert on listen asks clients for certificates over TLS: give --tls-cert and --tls-key too") }
-            return nil
-        }
+        // validate() saw both or neither; Listen.validate() that --cacert comes with them.
+        guard let tlsCert, let tlsKey else { return nil }
         if insecure {
             StandardOutput.write("wscope: warning: --insecure applies to wss:// clients only; listen checks client certificates only with --cacert\n", fd: 2)
         }
