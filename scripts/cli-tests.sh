@@ -16,10 +16,13 @@
 #   4. kill9/...      a recording survives kill -9 of the recorder
 #   5. json/...       connect --json: valid JSON Lines, flushed per line
 #   6. peers/...      connect to Node ws, listen with Python websockets clients
-#   7. coming soon:   replay --to/--serve, wss:// and listen --tls-*; each part is skipped
-#                     with "SKIP (not built yet)" only when wscope lacks the feature
-#                     (`wscope replay --help` shows no replay command; `connect --help`
-#                     has no --cacert; `listen --help` has no --tls-cert)
+#   7. replay/..., tls/...  replay --to/--serve; wss:// against Python websockets and Node
+#                     ws servers and clients (certificates made with openssl here), the tls
+#                     event, crafted frames and a recording replayed over wss, client
+#                     certificates, verification failures, bad certificate files; each
+#                     part is skipped with "SKIP (not built yet)" only when wscope lacks the
+#                     feature (`wscope replay --help` shows no replay command; `connect
+#                     --help` has no --cacert; `listen --help` has no --tls-cert)
 # Ends with one line "N passed, M failed"; exits 1 if M > 0. Logs: .build-cli-logs/.
 set -uo pipefail
 

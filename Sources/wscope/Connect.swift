@@ -7,7 +7,13 @@ import WebSocketTransport
 
 struct Connect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Open a client connection to a ws:// or wss:// URL.")
+        abstract: "Open a client connection to a ws:// or wss:// URL.",
+        discussion: """
+            wss:// verifies the server's certificate chain against the system's trust store \
+            (or --cacert FILE) and its name against the URL's host, which is also sent in SNI; \
+            --insecure skips both (with a warning). --tls-cert/--tls-key present a client \
+            certificate. The TLS version, cipher and certificate are shown as a 'tls' event.
+            """)
 
     @Argument(help: "The server's URL, e.g. ws://127.0.0.1:9001/chat or wss://example.com/chat")
     var url: String

@@ -7,8 +7,8 @@ struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Accept WebSocket clients on [HOST:]PORT (many at once).",
         discussion: """
-            With --tls-cert FILE --tls-key FILE the clients connect with wss:// (TLS); adding
-            --cacert FILE requires each client to present a certificate issued by one of the
+            With --tls-cert FILE --tls-key FILE the clients connect with wss:// (TLS); adding \
+            --cacert FILE requires each client to present a certificate issued by one of the \
             authorities in FILE (a client without one fails its handshake).
             """)
 

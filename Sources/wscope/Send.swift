@@ -15,7 +15,7 @@ struct Send: ParsableCommand {
             server's answers (or its close) and closes politely if the server did not.
             """)
 
-    @Argument(help: "The server's URL, e.g. ws://127.0.0.1:9001/")
+    @Argument(help: "The server's URL, e.g. ws://127.0.0.1:9001/ or wss://example.com/ (TLS: see --cacert, --insecure).")
     var url: String
 
     @Argument(help: "Frame specs, sent in order.")
