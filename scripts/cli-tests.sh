@@ -212,12 +212,19 @@ start_server() {
 
 # --- detection of the features colleagues are building ----------------------------------
 
+# The help is read whole before grep looks at it: `wscope ... --help | grep -q` under
+# pipefail fails when grep exits first and wscope's next write gets SIGPIPE.
+help_has() {  # COMMAND PATTERN
+    local text
+    text=$(timeout 10 "$WSCOPE" "$1" --help </dev/null 2>&1)
+    grep -q -- "$2" <<<"$text"
+}
 HAS_REPLAY=0
-if timeout 10 "$WSCOPE" replay --help </dev/null 2>&1 | grep -q 'USAGE: wscope replay'; then HAS_REPLAY=1; fi
+if help_has replay 'USAGE: wscope replay'; then HAS_REPLAY=1; fi
 HAS_WSS=0
-if timeout 10 "$WSCOPE" connect --help </dev/null 2>&1 | grep -q -- '--cacert'; then HAS_WSS=1; fi
+if help_has connect '--cacert'; then HAS_WSS=1; fi
 HAS_TLS_LISTEN=0
-if timeout 10 "$WSCOPE" listen --help </dev/null 2>&1 | grep -q -- '--tls-cert'; then HAS_TLS_LISTEN=1; fi
+if help_has listen '--tls-cert'; then HAS_TLS_LISTEN=1; fi
 
 echo "cli-tests: $WSCOPE, logs in ${LOGS#"$ROOT"/}/ (replay: $HAS_REPLAY, wss client: $HAS_WSS, tls listen: $HAS_TLS_LISTEN)"
 require_peers || { echo "0 passed, 1 failed"; exit 1; }
