@@ -56,8 +56,9 @@ public enum Renderer {
         drawStatusBar(&screen, state: state, theme: theme)
         drawTimeline(&screen, state: state, theme: theme)
         drawPanes(&screen, state: state, theme: theme)
+        if state.prompt == .form { drawForm(&screen, state: state, theme: theme) }
         drawBottomLine(&screen, state: state, theme: theme)
-        if state.showsHelp { drawHelp(&screen, layout: layout, theme: theme) }
+        if state.showsHelp { drawHelp(&screen, layout: layout, scroll: state.helpScroll, theme: theme) }
         return screen
     }
 
@@ -311,12 +312,22 @@ public enum Renderer {
 
     // MARK: Bottom line
 
-    static let hints = "? help  q quit  j/k move  Tab panes  / filter  s search  i send  e resend  p ping  c close  r rec"
+    static let hints = "? help  q quit  j/k move  Tab panes  / filter  s search  i send  m form  e resend  p ping  c close  r rec"
+    static let formHints = "Enter sends the frames above  Esc closes the form  ? is a key here: F1 for help"
 
     static func drawBottomLine(_ screen: inout Screen, state: UIState, theme: Theme) {
         let layout = state.layout
         let y = layout.bottomY
         screen.fill(y: y, width: layout.width, style: theme[.row])
+        if state.prompt == .form {
+            let x = screen.put(Prompt.form.label, x: 0, y: y, style: theme[.prompt])
+            if let message = state.message {
+                screen.put(message.text, x: x, y: y, style: theme[message.isError ? .messageError : .message], limit: layout.width - x)
+            } else {
+                screen.put(formHints, x: x, y: y, style: theme[.hint], limit: layout.width - x)
+            }
+            return
+        }
         if let prompt = state.prompt {
             var label = prompt.label
             if prompt == .composer, state.stats.showsConnectionIDs, let id = state.targetConnectionForDisplay() {
@@ -362,15 +373,33 @@ public enum Renderer {
         ("i  :", "compose: text, or a frame spec such as"),
         ("", "text:hi;rsv1=1  binary:hex:00ff  ping:x"),
         ("", "close:1000:bye  raw:8100  (↑ ↓ history)"),
-        ("e  E", "resend the selected frame / edit it first"),
+        ("  Tab", "  edit the line in the composer form"),
+        ("m", "composer form: every header field, one by one"),
+        ("  Tab ↓  ↑", "  next / previous field (Shift-Tab too)"),
+        ("  ← → Space", "  cycle opcode (reserved 0x3-7, 0xb-f too),"),
+        ("", "  toggle FIN RSV1-3 MASK, cycle payload mode"),
+        ("  0-9 a-f", "  opcode field: set the opcode by number"),
+        ("  fields", "  mask key (hex, empty = random), length,"),
+        ("", "  fragment size, payload as text, hex, @file"),
+        ("  Enter", "  send the frames the spec lines show"),
+        ("  ^P ^N", "  recall the last 100 sent frames (PgUp PgDn)"),
+        ("  ^T", "  the form as a frame spec line"),
+        ("  ^R  Esc", "  reset the form / close it (it is kept)"),
+        ("e", "resend the selected frame as it was"),
+        ("E", "load the selected frame into the form"),
         ("p", "send a ping"),
         ("c", "close the connection (asks for the code)"),
         ("r", "recording on / off"),
         ("Esc", "close a prompt, leave a pane, clear search/filter"),
-        ("q  Ctrl-C", "quit"),
+        ("q  Ctrl-C", "quit (q asks first while recording)"),
     ]
 
-    static func drawHelp(_ screen: inout Screen, layout: Layout, theme: Theme) {
+    /// Help lines that fit in the overlay; the rest scroll (j/k, PgDn/PgUp).
+    static func helpRows(layout: Layout) -> Int {
+        max(1, min(layout.height - 2, helpLines.count + 4) - 4)
+    }
+
+    static func drawHelp(_ screen: inout Screen, layout: Layout, scroll: Int, theme: Theme) {
         let keyWidth = 15
         let contentWidth = keyWidth + (helpLines.map { DisplayWidth.of($0.1) }.max() ?? 0)
         let boxWidth = min(layout.width - 2, contentWidth + 4)
@@ -388,13 +417,16 @@ public enum Renderer {
         }
         screen.put(" wscope keys ", x: left + 2, y: top, style: theme[.helpKey])
         let inner = boxWidth - 4
-        for (index, (keys, text)) in helpLines.enumerated() {
+        let rows = helpRows(layout: layout)
+        let first = min(scroll, max(0, helpLines.count - rows))
+        for (index, (keys, text)) in helpLines.dropFirst(first).enumerated() {
             let y = top + 2 + index
-            guard y < top + boxHeight - 1 else { break }
+            guard index < rows else { break }
             let used = screen.put(DisplayWidth.fit(keys, keyWidth), x: left + 2, y: y, style: theme[.helpKey], limit: inner)
             screen.put(text, x: left + 2 + used, y: y, style: style, limit: inner - used)
         }
-        let footer = " any key closes "
+        let more = first + rows < helpLines.count
+        let footer = more ? " j/↓ PgDn more, any other key closes " : (first > 0 ? " k/↑ back, any other key closes " : " any key closes ")
         screen.put(footer, x: left + boxWidth - 2 - DisplayWidth.of(footer), y: top + boxHeight - 1, style: style)
     }
 }

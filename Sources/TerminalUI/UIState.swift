@@ -17,14 +17,20 @@ public enum Prompt: Equatable, Sendable {
     case filter
     case search
     case composer
+    /// The field-by-field composer (`m`, or Tab in the composer line).
+    case form
     case close
+    /// `q` while a recording is open.
+    case confirmQuit
 
     var label: String {
         switch self {
         case .filter: return "filter: "
         case .search: return "search: "
         case .composer: return "send> "
+        case .form: return "form> "
         case .close: return "close code [reason]: "
+        case .confirmQuit: return "a recording is open: quit? (y/n) "
         }
     }
 }
@@ -104,12 +110,23 @@ public final class UIState {
     public private(set) var message: (text: String, isError: Bool)?
     public private(set) var recording: Bool
 
+    // MARK: Composer form
+
+    /// The form keeps its fields between openings.
+    public private(set) var form: ComposerForm
+    /// What the form builds now (specs and frames, or what is wrong), refreshed on every
+    /// key in the form so that the renderer only draws it.
+    public private(set) var formBuild: ComposerForm.Build?
+    /// The first line of the help overlay shown (it scrolls when the terminal is short).
+    public private(set) var helpScroll = 0
+
     public init(source: TimelineSource, config: UIConfig, width: Int = 80, height: Int = 24) {
         self.source = source
         self.config = config
         self.width = width
         self.height = height
         recording = config.recording
+        form = ComposerForm(role: config.role)
         sync()
     }
 
@@ -166,7 +183,20 @@ public final class UIState {
         }
         if case .mouse(let event) = key { return handleMouse(event) }
         if showsHelp {
-            showsHelp = false
+            let hidden = max(0, Renderer.helpLines.count - Renderer.helpRows(layout: layout))
+            switch key {
+            case .char("j"), .down: helpScroll = min(hidden, helpScroll + 1)
+            case .char("k"), .up: helpScroll = max(0, helpScroll - 1)
+            case .pageDown, .char(" "): helpScroll = min(hidden, helpScroll + max(1, Renderer.helpRows(layout: layout) - 1))
+            case .pageUp: helpScroll = max(0, helpScroll - max(1, Renderer.helpRows(layout: layout) - 1))
+            default: showsHelp = false
+            }
+            return []
+        }
+        if key == .function(1) {
+            // F1 opens the help from anywhere, prompts and the form included.
+            showsHelp = true
+            helpScroll = 0
             return []
         }
         if prompt != nil { return handlePromptKey(key) }
@@ -177,8 +207,15 @@ public final class UIState {
         }
         if let focus, handlePaneKey(key, pane: focus) { return [] }
         switch key {
-        case .char("q"): return [.quit]
-        case .char("?"), .function(1): showsHelp = true
+        case .char("q"):
+            if recording {
+                openPrompt(.confirmQuit, text: "")
+                return []
+            }
+            return [.quit]
+        case .char("?"), .function(1):
+            showsHelp = true
+            helpScroll = 0
         case .char("j"), .down: moveSelection(by: 1)
         case .char("k"), .up: moveSelection(by: -1)
         case .pageDown, .ctrl("f"), .char(" "): moveSelection(by: max(1, layout.timelineHeight - 1))
@@ -211,11 +248,15 @@ public final class UIState {
         case .char("e"): return resendSelected()
         case .char("E"):
             guard requireSending() else { return [] }
-            guard let spec = selectedFrameSpec() else {
+            guard let loaded = selectedFrameForm() else {
                 message = ("the selected row is not a frame", true)
                 return []
             }
-            openPrompt(.composer, text: spec)
+            openForm(loaded)
+            message = ("the selected frame is in the form: edit it, Enter sends", false)
+        case .char("m"):
+            guard requireSending() else { return [] }
+            openForm(nil)
         case .char("p"):
             guard requireSending(), let connection = targetConnection() else { return [] }
             message = ("ping sent" + connectionSuffix(connection), false)
@@ -402,6 +443,13 @@ public final class UIState {
 
     private func handlePromptKey(_ key: Key) -> [UICommand] {
         guard let prompt else { return [] }
+        if prompt == .form { return handleFormKey(key) }
+        if prompt == .confirmQuit {
+            closePrompt()
+            if key == .char("y") || key == .char("Y") { return [.quit] }
+            message = ("not quitting", false)
+            return []
+        }
         switch key {
         case .escape:
             closePrompt()
@@ -415,6 +463,7 @@ public final class UIState {
             recallHistory(older: false)
             return []
         case .tab where prompt == .composer:
+            switchToForm()
             return []
         default:
             if editor.handle(key) { message = nil }
@@ -504,6 +553,8 @@ public final class UIState {
             case .failure(let error):
                 message = (error, true)
             }
+        case .form, .confirmQuit:
+            break
         case .close:
             let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
             var code: UInt16 = 1000
@@ -642,6 +693,145 @@ public final class UIState {
             return [.sendFrames([frame], connection: connection)]
         } catch {
             message = ("cannot resend: \(error.message)", true)
+            return []
+        }
+    }
+
+    // MARK: Composer form
+
+    private func openForm(_ loaded: ComposerForm?) {
+        openPrompt(.form, text: "")
+        if let loaded { form = loaded }
+        refreshFormBuild()
+    }
+
+    /// Tab in the composer line: the line (a spec or text) goes into the form; an empty
+    /// line opens the form as it was left.
+    private func switchToForm() {
+        let line = editor.text
+        if line.isEmpty {
+            openForm(nil)
+            return
+        }
+        switch ComposerForm.load(line: line, role: config.role) {
+        case .success(let loaded):
+            openForm(loaded)
+        case .failure(let error):
+            message = ("cannot edit in the form: \(error.message)", true)
+        }
+    }
+
+    /// The selected frame, loaded into a form for our role (an incoming frame is masked
+    /// the way we must mask; everything else about its header is kept).
+    public func selectedFrameForm() -> ComposerForm? {
+        guard let entry = selectedEntry else { return nil }
+        switch entry.event {
+        case .frame(_, let direction, var header, let payload, _):
+            if direction == .incoming { header.masked = config.role.masksOutgoing }
+            // The timeline does not say whether a key was chosen or random: a resend
+            // gets a fresh one unless the user types a key.
+            var form = ComposerForm(header: header, payload: payload, maskKeyIsRandom: true, role: config.role)
+            form.focus = .opcode
+            return form
+        case .message(_, _, let opcode, let payload):
+            let header = Header(opcode: opcode, masked: config.role.masksOutgoing, length: UInt64(payload.count))
+            return ComposerForm(header: header, payload: payload, maskKeyIsRandom: true, role: config.role)
+        default:
+            return nil
+        }
+    }
+
+    private func refreshFormBuild() {
+        formBuild = form.build(role: config.role)
+    }
+
+    private func handleFormKey(_ key: Key) -> [UICommand] {
+        switch key {
+        case .escape:
+            closePrompt()
+            formBuild = nil
+            return []
+        case .enter:
+            return sendForm()
+        case .ctrl("t"):
+            switch formBuild {
+            case .frames(let specs, _) where specs.count == 1:
+                let spec = specs[0]
+                openPrompt(.composer, text: spec)
+                message = ("the form as a frame spec: edit it, Enter sends, Tab goes back", false)
+            case .frames(let specs, _):
+                message = ("\(specs.count) fragments are \(specs.count) specs: clear the fragment size first", true)
+            case .failure(_, let error):
+                message = (error, true)
+            case nil:
+                break
+            }
+            return []
+        case .ctrl("p"), .pageUp:
+            recallIntoForm(older: true)
+            return []
+        case .ctrl("n"), .pageDown:
+            recallIntoForm(older: false)
+            return []
+        case .ctrl("r"):
+            form = ComposerForm(role: config.role)
+            historyIndex = nil
+            message = ("form reset", false)
+        default:
+            guard form.handle(key) else { return [] }
+            message = nil
+        }
+        refreshFormBuild()
+        return []
+    }
+
+    /// Ctrl-P / Ctrl-N in the form: the frames sent before, newest first, loaded into the
+    /// form (a line that was plain text becomes a text payload).
+    private func recallIntoForm(older: Bool) {
+        guard !history.isEmpty else {
+            message = ("nothing sent yet", true)
+            return
+        }
+        var index: Int
+        if let current = historyIndex {
+            index = current + (older ? -1 : 1)
+        } else {
+            guard older else { return }
+            index = history.count - 1
+        }
+        index = max(0, index)
+        guard index < history.count else {
+            historyIndex = nil
+            message = ("newest: back to the last form", false)
+            return
+        }
+        historyIndex = index
+        switch ComposerForm.load(line: history[index], role: config.role) {
+        case .success(var loaded):
+            loaded.focus = form.focus
+            form = loaded
+            message = ("sent \(history.count - index) ago: " + Visible.text(history[index]), false)
+        case .failure(let error):
+            message = ("cannot edit '\(Visible.text(history[index]))' in the form: \(error.message)", true)
+        }
+    }
+
+    private func sendForm() -> [UICommand] {
+        refreshFormBuild()
+        switch formBuild {
+        case .frames(let specs, _):
+            guard let connection = targetConnection() else { return [] }
+            // Built again for sending, so that random mask keys are fresh for every send.
+            guard case .frames(_, let frames) = form.build(role: config.role) else { return [] }
+            for spec in specs { remember(spec) }
+            follow = true
+            let what = frames.count == 1 ? Composer.describe(frames) : "\(frames.count) fragments, \(frames.reduce(0) { $0 + $1.payload.count }) bytes"
+            message = ("sent \(what)" + connectionSuffix(connection), false)
+            return [.sendFrames(frames, connection: connection)]
+        case .failure(_, let error):
+            message = (error, true)
+            return []
+        case nil:
             return []
         }
     }

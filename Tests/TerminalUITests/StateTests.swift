@@ -480,8 +480,8 @@ import WebSocket
         let ui = state(demoTimeline())
         ui.select(row: 4)
         ui.handle(.char("E"))
-        #expect(ui.prompt == .composer)
-        #expect(ui.editor.text == "binary:hex:000102feff")
+        #expect(ui.prompt == .form)
+        #expect(ui.form.opcode == .binary && ui.form.payloadMode == .hex && ui.form.payload.text == "000102feff")
     }
 
     @Test func pingAndClose() {
