@@ -102,10 +102,18 @@ public enum Renderer {
         let (label, alert) = connectionLabel(stats)
         pieces.append(Piece(text: "│ ", role: .status, priority: 0))
         pieces.append(Piece(text: label, role: alert ? .statusAlert : .status, priority: 0))
+        if let version = stats.tlsVersion, stats.tlsUnverified {
+            // Next to the state, so that a narrow bar cuts the counters rather than this.
+            pieces.append(Piece(text: " │ ", role: .status, priority: 0))
+            pieces.append(Piece(text: "\(Visible.text(version)) NOT VERIFIED", role: .statusAlert, priority: 0))
+        }
         pieces.append(Piece(text: " │ in \(stats.framesIn) fr \(Format.bytes(stats.bytesIn))", role: .status, priority: 1))
         pieces.append(Piece(text: " │ out \(stats.framesOut) fr \(Format.bytes(stats.bytesOut))", role: .status, priority: 1))
         if state.filter != nil {
             pieces.append(Piece(text: " │ filter \(state.rowCount)/\(stats.absorbed)", role: .status, priority: 1))
+        }
+        if let version = stats.tlsVersion, !stats.tlsUnverified {
+            pieces.append(Piece(text: " │ \(Visible.text(version))", role: .status, priority: 3))
         }
         pieces.append(Piece(text: " │ proto " + (stats.subprotocol.map { Visible.text($0) } ?? "-"), role: .status, priority: 3))
         pieces.append(Piece(text: " │ ext " + (stats.extensions.map { Visible.text($0) } ?? "-"), role: .status, priority: 3))

@@ -99,6 +99,10 @@ public struct TimelineStats: Sendable {
     public var extensions: String?
     public var listening: String?
     public var connectingTo: String?
+    /// The latest TLS handshake's version ("TLSv1.3"), and whether the peer's certificate
+    /// was accepted without verification (--insecure): the status bar says so loudly.
+    public var tlsVersion: String?
+    public var tlsUnverified = false
     /// The latest error or violation text, for the status line.
     public var lastProblem: String?
     public var absorbed = 0
@@ -134,8 +138,11 @@ public struct TimelineStats: Sendable {
                 bytesOut += wire.count
             }
             if header.opcode == .close, connections[id] == .open { note(id, .closing) }
-        case .message, .tls:
+        case .message:
             break
+        case .tls(_, let info):
+            tlsVersion = info.version
+            tlsUnverified = info.peerSubject != nil && !info.verified
         case .rawSent(_, let wire):
             bytesOut += wire.count
         case .violation(_, let description, _, _):
