@@ -243,7 +243,8 @@ T send-keys -t tui Escape
 T send-keys -t tui g
 sleep 0.2
 T send-keys -t tui -l $'\e[<0;10;6M'
-if wait_for 'direction  ← in (received)' && grep -qF 'length     22 (7-bit field)' <<<"$SCREEN"; then
+# Wait for the pane's last line: a capture may land while ncurses is still drawing rows.
+if wait_for 'length     22 (7-bit field)' && grep -qF 'direction  ← in (received)' <<<"$SCREEN"; then
     pass "mouse click selects a timeline row"
 else
     fail "mouse click selects a timeline row"
