@@ -20,6 +20,19 @@ extension ClientEndpoint: TerminalControls {
     public func close(code: CloseCode, reason: String, connection: Int?) { close(code: code, reason: reason) }
 }
 
+/// What turning recording on or off did, for the status bar and the message line.
+public struct RecordingChange: Sendable, Equatable {
+    public var isOn: Bool
+    public var message: String
+    public var isError: Bool
+
+    public init(isOn: Bool, message: String, isError: Bool = false) {
+        self.isOn = isOn
+        self.message = message
+        self.isError = isError
+    }
+}
+
 /// The terminal UI on an event loop: reads keys when stdin is readable, redraws on a timer
 /// (at most ~30 times a second) when the timeline or the state changed, follows the
 /// terminal's size (SIGWINCH) and gives the terminal back on quit, Ctrl-C, SIGTERM,
@@ -42,8 +55,9 @@ public final class TerminalApp {
         /// The user picked the theme: with NO_COLOR its attributes are kept instead of
         /// switching to the monochrome theme.
         public var themeIsExplicit: Bool
-        /// Called when the user toggles recording with `r`.
-        public var onRecordingChange: ((Bool) -> Void)?
+        /// Called when the user toggles recording with `r`: starts or stops it and says
+        /// what happened (a recording that could not start stays off).
+        public var onRecordingChange: ((Bool) -> RecordingChange)?
         /// Called when the user quits, after the terminal was given back. Nil: `run`
         /// closes open connections (1001) and stops the loop shortly after.
         public var onQuit: (() -> Void)?
@@ -51,7 +65,7 @@ public final class TerminalApp {
         public var framesPerSecond: Int
 
         public init(config: UIConfig, theme: Theme = .standard, themeIsExplicit: Bool = false,
-                    onRecordingChange: ((Bool) -> Void)? = nil, onQuit: (() -> Void)? = nil, framesPerSecond: Int = 30) {
+                    onRecordingChange: ((Bool) -> RecordingChange)? = nil, onQuit: (() -> Void)? = nil, framesPerSecond: Int = 30) {
             self.config = config
             self.theme = theme
             self.themeIsExplicit = themeIsExplicit
@@ -193,7 +207,9 @@ public final class TerminalApp {
             controls?.close(code: CloseCode(code), reason: reason, connection: connection)
         case .setRecording(let on):
             if let onRecordingChange = options.onRecordingChange {
-                onRecordingChange(on)
+                let change = onRecordingChange(on)
+                state.setRecording(change.isOn)
+                state.showMessage(change.message, isError: change.isError)
             } else {
                 state.showMessage(on ? "recording on (no --record file: nothing is written)" : "recording off")
             }

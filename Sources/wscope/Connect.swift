@@ -73,12 +73,16 @@ extension Connect {
     func runTUI(loop: EventLoop, target: WebSocketURL) {
         let chosenTheme: Theme
         do { chosenTheme = try theme.map { try Theme.load($0) } ?? .standard } catch { fail("\(error)") }
-        let session = connection.makeSession(mode: "connect", endpoint: target.description, printing: false)
+        // The `r` key's switch writes the recording (`--record` starts it on), not makeSession.
+        var sessionOptions = connection
+        sessionOptions.record = nil
+        let session = sessionOptions.makeSession(mode: "connect", endpoint: target.description, printing: false)
+        let recording = RecordingSwitch(session: session, mode: "connect", endpoint: target.description, path: connection.record)
         let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(connectingTo: target), report: session.record)
         client.start()
         let options = TerminalApp.Options(
-            config: UIConfig(mode: "connect", endpoint: target.description, role: .client, recording: connection.record != nil),
-            theme: chosenTheme, themeIsExplicit: theme != nil)
+            config: UIConfig(mode: "connect", endpoint: target.description, role: .client, recording: recording.isOn),
+            theme: chosenTheme, themeIsExplicit: theme != nil, onRecordingChange: recording.set)
         do {
             try TerminalApp.run(loop: loop, session: session, client: client, options: options)
         } catch {

@@ -73,6 +73,7 @@ struct Demo: ParsableCommand {
         let chosenTheme: Theme
         do { chosenTheme = try theme.map { try Theme.load($0) } ?? .standard } catch { fail("\(error)") }
         let session = Session()
+        let recording = RecordingSwitch(session: session, mode: "demo", endpoint: url.description, path: nil)
         let client = ClientEndpoint(loop: loop, url: url, options: EndpointOptions(), report: session.record)
         client.start()
         for (index, step) in Demo.exchange(client).enumerated() {
@@ -80,7 +81,7 @@ struct Demo: ParsableCommand {
         }
         let options = TerminalApp.Options(
             config: UIConfig(mode: "demo", endpoint: url.description, role: .client),
-            theme: chosenTheme, themeIsExplicit: theme != nil)
+            theme: chosenTheme, themeIsExplicit: theme != nil, onRecordingChange: recording.set)
         do {
             try TerminalApp.run(loop: loop, session: session, client: client, options: options)
         } catch {
