@@ -299,6 +299,149 @@ start SWIFT_BACKTRACE=enable=no --
 wait_for '"are you there?"' 8 >/dev/null
 quit_and_check "a crash (SIGSEGV) restores the terminal before the process dies" SIGSEGV EXIT=139
 
+# --- Composer form and flows against a real server: Python `websockets` echo server ------
+# (Tests/CLI/py_peer.py echo) and `wscope connect ws://127.0.0.1:PORT/`. The form builds
+# frames field by field; the server answers a malformed one (reserved opcode, RSV1) with
+# close 1002. `r` records into $TMP (the session's directory) and `q` then asks first.
+PYTHON=$ROOT/.build-venv/bin/python
+if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
+    "$PYTHON" "$ROOT/Tests/CLI/py_peer.py" echo --port 0 >"$TMP/echo.out" 2>&1 &
+    ECHO_PID=$!
+    for _ in $(seq 50); do [ -s "$TMP/echo.out" ] && break; sleep 0.1; done
+    ECHO_PORT=$(head -1 "$TMP/echo.out")
+    T kill-session -t tui >/dev/null 2>&1
+    T new-session -d -s tui -x 120 -y 40 -c "$TMP" \
+        "'$(realpath "$WSCOPE")' connect 'ws://127.0.0.1:$ECHO_PORT/'; echo EXIT=\$?; echo STTY=\$(stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo|isig|icrnl)\$' | tr '\n' ' '); sleep 600"
+    TITLE_BEFORE=$(flag pane_title)
+    if wait_for_regex "^ wscope connect  ws://127\.0\.0\.1:$ECHO_PORT/ │ open │" 10 && grep -qF '#1 open 127.0.0.1:' <<<"$SCREEN"; then
+        pass "connect to a Python websockets echo server opens the TUI"
+    else
+        fail "connect to a Python websockets echo server opens the TUI" "port '$ECHO_PORT'"
+    fi
+
+    # The form: m opens it on the opcode; Shift-Tab wraps to the payload field.
+    T send-keys -t tui m; T send-keys -t tui BTab; T send-keys -t tui -l 'hello from the form'
+    if wait_for ' spec  text:hello from the form' \
+        && grep -qF ' opcode ‹0x1 text  ›  FIN [x]  RSV1 [ ]  RSV2 [ ]  RSV3 [ ]  MASK [x]' <<<"$SCREEN" \
+        && grep -qF ' wire  81 93 ·· ·· ·· ··  + 19 payload bytes, masked' <<<"$SCREEN"; then
+        T send-keys -t tui Enter
+        if wait_for '←  text    FIN --- ----       19  "hello from the form"' \
+            && grep -qF '→  text    FIN --- MASK       19  "hello from the form"' <<<"$SCREEN" \
+            && grep -qF 'form> sent text frame, 19 bytes' <<<"$SCREEN"; then
+            pass "form: compose and send a text frame; the sent and the echoed rows"
+        else
+            fail "form: compose and send a text frame; the sent and the echoed rows"
+        fi
+    else
+        fail "form: compose and send a text frame; the sent and the echoed rows" "form before Enter"
+    fi
+
+    # Close the form, select the sent frame (k from the echo), read Header, then Hex.
+    T send-keys -t tui Escape; sleep 0.2; T send-keys -t tui k
+    if wait_for 'direction  → out (sent)' \
+        && grep -qF 'opcode     0x1 text' <<<"$SCREEN" \
+        && grep -qF 'length     19 (7-bit field)' <<<"$SCREEN" \
+        && grep -qE 'mask key   [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}' <<<"$SCREEN" \
+        && grep -qE 'header     81 93 ([0-9a-f]{2} ){3}[0-9a-f]{2}  \(6 bytes\)' <<<"$SCREEN"; then
+        T send-keys -t tui 3
+        if wait_for '00000000  68 65 6c 6c 6f 20 66 72  6f 6d 20 74 68 65 20 66  |hello from the f|' \
+            && grep -qF '00000010  6f 72 6d' <<<"$SCREEN"; then
+            pass "select the sent frame: Header and Hex panes"
+        else
+            fail "select the sent frame: Header and Hex panes" "Hex pane"
+        fi
+    else
+        fail "select the sent frame: Header and Hex panes" "Header pane"
+    fi
+    T send-keys -t tui 2; T send-keys -t tui G
+
+    # Escape sequences typed as the form's text escapes; the server sends them back. They
+    # show as escapes, the title stays, the screen is not cleared.
+    T send-keys -t tui m; T send-keys -t tui C-u; T send-keys -t tui -l '\x1b]2;pwned\x07 \x1b[2J'
+    wait_for ' spec  text:\x1b]2\;pwned\x07 \x1b[2J' >/dev/null
+    T send-keys -t tui Enter
+    if wait_for '←  text    FIN --- ----       15  "\x1b]2;pwned\u{7} \x1b[2J"' \
+        && [ "$(flag pane_title)" = "$TITLE_BEFORE" ] && grep -qE '^ wscope connect ' <<<"$SCREEN" \
+        && grep -qF '     TIME DIR OPCODE' <<<"$SCREEN"; then
+        pass "escape sequences from the server are shown as escapes; title and screen unchanged"
+    else
+        fail "escape sequences from the server are shown as escapes; title and screen unchanged" "pane_title='$(flag pane_title)' before='$TITLE_BEFORE'"
+    fi
+    T send-keys -t tui Escape
+
+    # Recording on: a file in the session's directory, from the start of the session.
+    T send-keys -t tui r
+    if wait_for '● REC' && wait_for 'recording to wscope-connect-' \
+        && ls "$TMP"/wscope-connect-*.jsonl >/dev/null 2>&1 \
+        && grep -qF '"hello from the form"' <<<"$("$WSCOPE" replay "$TMP"/wscope-connect-*.jsonl 2>&1)"; then
+        pass "r starts a recording that holds the session from its start"
+    else
+        fail "r starts a recording that holds the session from its start"
+    fi
+
+    # A malformed frame from the form: reserved opcode 0x3 and RSV1. The server closes
+    # with 1002; the Close pane says so.
+    T send-keys -t tui m; T send-keys -t tui C-r; T send-keys -t tui 3 Tab Tab Space Up Up Up
+    T send-keys -t tui -l 'bad'
+    if wait_for ' spec  op3:bad;rsv1=1' && grep -qF ' opcode ‹0x3 op3   ›  FIN [x]  RSV1 [x]' <<<"$SCREEN"; then
+        T send-keys -t tui Enter
+        if wait_for '│ closed 1002' 8 && grep -qF '→  op3     FIN 1-- MASK        3  hex:626164' <<<"$SCREEN"; then
+            T send-keys -t tui Escape; sleep 0.2
+            T send-keys -t tui / ; T send-keys -t tui -l 'op:close dir:in'; T send-keys -t tui Enter; T send-keys -t tui 4
+            if wait_for 'close frame received' && grep -qF 'code       1002' <<<"$SCREEN" \
+                && grep -qF 'meaning    protocol error' <<<"$SCREEN" && grep -qF 'filter 1/' <<<"$SCREEN"; then
+                pass "form: reserved opcode + RSV1 is answered with close 1002, shown in the Close pane (via filter)"
+            else
+                fail "form: reserved opcode + RSV1 is answered with close 1002, shown in the Close pane (via filter)" "Close pane"
+            fi
+        else
+            fail "form: reserved opcode + RSV1 is answered with close 1002, shown in the Close pane (via filter)" "no close 1002"
+        fi
+    else
+        fail "form: reserved opcode + RSV1 is answered with close 1002, shown in the Close pane (via filter)" "form"
+    fi
+
+    # Search on the same session: Esc clears the filter, s finds the op3 frame, n wraps.
+    T send-keys -t tui Escape; sleep 0.2
+    T send-keys -t tui s; T send-keys -t tui -l 'op:3 rsv1'; T send-keys -t tui Enter
+    if wait_for_regex 'match: row [0-9]+ of [0-9]+' && T send-keys -t tui 1 \
+        && wait_for 'opcode     0x3 op3 (reserved)' \
+        && grep -qF '*' <<<"$(grep -F '→  op3 ' <<<"$SCREEN")" && ! grep -qF 'filter ' <<<"$(head -1 <<<"$SCREEN")"; then
+        pass "filter cleared, search finds the malformed frame and marks it"
+    else
+        fail "filter cleared, search finds the malformed frame and marks it"
+    fi
+
+    # q asks while recording: n stays, q y quits; the recording holds the malformed frame
+    # and the 1002 close.
+    T send-keys -t tui q
+    if wait_for 'a recording is open: quit? (y/n)'; then
+        T send-keys -t tui n
+        if wait_for 'not quitting'; then
+            T send-keys -t tui q
+            wait_for 'quit? (y/n)' >/dev/null
+            quit_and_check "q asks while recording; y quits and restores the terminal" y
+            recording=$(cat "$TMP"/wscope-connect-*.jsonl)
+            if grep -qE '"dir":"out"[^}]*"rsv1":true[^}]*"opcode":3' <<<"$recording" \
+                && grep -qE '"type":"close"[^}]*"code":1002' <<<"$recording"; then
+                pass "the recording holds the malformed frame and the 1002 close"
+            else
+                SCREEN=$(cut -c1-160 <<<"$recording")
+                fail "the recording holds the malformed frame and the 1002 close"
+            fi
+        else
+            fail "q asks while recording; y quits and restores the terminal" "n did not keep it running"
+        fi
+    else
+        fail "q asks while recording; y quits and restores the terminal"
+    fi
+    kill "$ECHO_PID" 2>/dev/null
+    wait "$ECHO_PID" 2>/dev/null
+else
+    echo "FAIL composer against a real server: $PYTHON with websockets is missing (scripts/bootstrap.sh)"
+    FAILED=$((FAILED + 1))
+fi
+
 # Themes: each built-in starts; colours show in the captured escape sequences.
 for theme in default light high-contrast monochrome; do
     start -- --theme "$theme"
