@@ -303,6 +303,21 @@ quit_and_check "a crash (SIGSEGV) restores the terminal before the process dies"
 # (Tests/CLI/py_peer.py echo) and `wscope connect ws://127.0.0.1:PORT/`. The form builds
 # frames field by field; the server answers a malformed one (reserved opcode, RSV1) with
 # close 1002. `r` records into $TMP (the session's directory) and `q` then asks first.
+# The README's capture of the demo screen is what the demo draws at 100x30 (times, the
+# port and the Header pane's time aside).
+normalize_capture() { sed -E -e 's/[[:space:]]+$//' -e 's/^ +[0-9]+\.[0-9]{3}  /  T  /' -e 's/127\.0\.0\.1:[0-9]+/HOST:PORT/g' -e 's/time       [0-9.]+ s/time       T s/'; }
+readme_capture=$(awk '/^The demo.s screen at 100x30/ { found = 1 } found && /^```text$/ { inside = 1; next } inside && /^```$/ { exit } inside' README.md | normalize_capture)
+start --
+T resize-window -t tui -x 100 -y 30
+if wait_for_count '{\"type\":\"json\",\"ok\":true}"' 2 10 && sleep 0.5 && capture \
+    && [ -n "$readme_capture" ] && [ "$(normalize_capture <<<"$SCREEN")" = "$readme_capture" ]; then
+    pass "README's capture of the demo screen matches the demo at 100x30"
+else
+    SCREEN=$(diff <(echo "$readme_capture") <(normalize_capture <<<"$SCREEN"))
+    fail "README's capture of the demo screen matches the demo at 100x30" "diff README live"
+fi
+T send-keys -t tui q
+
 PYTHON=$ROOT/.build-venv/bin/python
 if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     "$PYTHON" "$ROOT/Tests/CLI/py_peer.py" echo --port 0 >"$TMP/echo.out" 2>&1 &
