@@ -384,6 +384,13 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     fi
     T send-keys -t tui Escape
 
+    T send-keys -t tui p
+    if wait_for '←  pong    FIN --- ----        6  "wscope"' && grep -qF '→  ping    FIN --- MASK        6  "wscope"' <<<"$SCREEN"; then
+        pass "p sends a ping; the server's pong shows"
+    else
+        fail "p sends a ping; the server's pong shows"
+    fi
+
     # Recording on: a file in the session's directory, from the start of the session.
     T send-keys -t tui r
     if wait_for '● REC' && wait_for 'recording to wscope-connect-' \
@@ -450,6 +457,26 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     else
         fail "q asks while recording; y quits and restores the terminal"
     fi
+
+    # c closes with the code and reason typed; the server echoes the code.
+    T kill-session -t tui >/dev/null 2>&1
+    T new-session -d -s tui -x 120 -y 40 -c "$TMP" \
+        "'$(realpath "$WSCOPE")' connect 'ws://127.0.0.1:$ECHO_PORT/'; echo EXIT=\$?; echo STTY=\$(stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo|isig|icrnl)\$' | tr '\n' ' '); sleep 600"
+    if wait_for "│ open │" 10; then
+        T send-keys -t tui c
+        wait_for 'close code [reason]: 1000' >/dev/null
+        T send-keys -t tui C-u; T send-keys -t tui -l '4000 done here'; T send-keys -t tui Enter; T send-keys -t tui 4
+        if wait_for '│ closed 4000 │' 8 && grep -qF '→  close   FIN --- MASK       11  4000 (private use) "done here"' <<<"$SCREEN" \
+            && grep -qF '←  close   FIN --- ----       11  4000 (private use) "done here"' <<<"$SCREEN" \
+            && grep -qF 'connection #1 closed' <<<"$SCREEN" && grep -qF 'code       4000' <<<"$SCREEN"; then
+            pass "c closes with a chosen code and reason; the Close pane shows it"
+        else
+            fail "c closes with a chosen code and reason; the Close pane shows it"
+        fi
+    else
+        fail "c closes with a chosen code and reason; the Close pane shows it" "no connection"
+    fi
+    quit_and_check "q without a recording quits at once" q
     kill "$ECHO_PID" 2>/dev/null
     wait "$ECHO_PID" 2>/dev/null
 else
