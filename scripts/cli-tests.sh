@@ -996,8 +996,7 @@ if [ "$HAS_WSS" = 1 ]; then
         wss_echo tls/python-server-cacert "wss://127.0.0.1:$good/" --cacert "$CERTS/ca.pem"
         bad_input tls/python-server-unknown-ca 1 'unknown (certificate )?authority|unknown ca|local issuer|self[- ]signed|not trusted|untrusted' \
             "$WSCOPE" connect "wss://127.0.0.1:$good/" --no-tui
-        printf 'over tls\n' >"$TMP/tls.in"
-        run tls.insecure -i "$TMP/tls.in" "$WSCOPE" connect "wss://127.0.0.1:$good/" --no-tui --insecure
+        tls_typed tls.insecure "wss://127.0.0.1:$good/" --insecure 'wait:#1 open' 'over tls' 'wait:<- text .*"over tls"'
         if [ "$RC" -eq 0 ] && grep -q -E '<- text .*"over tls"' "$OUT" && grep -q -i -E 'warning|insecure|not verif' "$ERR" &&
             grep -q -E '^#1 tls .* NOT VERIFIED$' "$OUT"; then
             pass tls/python-server-insecure "$(grep -i -E 'warning|insecure|not verif' "$ERR" | head -1 | cut -c 1-120)"
@@ -1102,6 +1101,15 @@ if [ "$HAS_WSS" = 1 ] && [ "$HAS_TLS_LISTEN" = 1 ]; then
         else
             pass tls/recording-has-tls-event "$(grep -m 1 '#1 tls' "$dump_out" | sed 's/^ *//')"
         fi
+        # HAR has no place for it: convert leaves it out and keeps every message.
+        run tls.record.convert "$WSCOPE" convert "$rec" "$TMP/tls-record.har"
+        if [ "$RC" -eq 0 ] && "$PYTHON" "$CLI/jsonl_tool.py" har-check "$TMP/tls-record.har" >"$TMP/check.out" 2>&1 &&
+            "$WSCOPE" convert "$TMP/tls-record.har" "$TMP/tls-record-back.jsonl" >/dev/null 2>&1 &&
+            "$PYTHON" "$CLI/jsonl_tool.py" compare "$rec" "$TMP/tls-record-back.jsonl" >>"$TMP/check.out" 2>&1; then
+            pass tls/recording-to-har "$(tail -n 1 "$TMP/check.out")"
+        else
+            fail tls/recording-to-har "convert exited $RC or the HAR round trip lost messages: $(head -c 300 "$TMP/check.out")" "$OUT" "$ERR"
+        fi
         if tls_listen tls.replay.listen --record "$replayed"; then
             listen_pid=$SERVER_PID
             run tls.replay -t 30 "$WSCOPE" replay "$rec" --to "wss://127.0.0.1:$PORT/rec" --cacert "$CERTS/ca.pem" --asap --no-tui
@@ -1164,7 +1172,13 @@ if [ "$HAS_WSS" = 1 ] && [ "$HAS_TLS_LISTEN" = 1 ]; then
         "$WSCOPE" listen 0 --no-tui --tls-cert "$CERTS/garbage.pem" --tls-key "$CERTS/server.key"
     bad_input tls/listen-key-does-not-match 1 'does not match|mismatch' \
         "$WSCOPE" listen 0 --no-tui --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/wrong.key"
-    bad_input tls/connect-cacert-not-pem 1 'garbage\.pem' "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui --cacert "$CERTS/garbage.pem"
+    bad_input tls/connect-cacert-not-pem 1 'garbage\.pem' "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui \
+        --cacert "$CERTS/garbage.pem" --record "$TMP/not-made.jsonl"
+    if [ -e "$TMP/not-made.jsonl" ]; then
+        fail tls/bad-certificate-file-makes-no-recording "a recording was created although the run could not start"
+    else
+        pass tls/bad-certificate-file-makes-no-recording
+    fi
     bad_input tls/connect-client-key-does-not-match 1 'does not match|mismatch' "$WSCOPE" connect "wss://127.0.0.1:$REFUSED/" --no-tui \
         --cacert "$CERTS/ca.pem" --tls-cert "$CERTS/client.pem" --tls-key "$CERTS/server.key"
 

@@ -34,8 +34,10 @@ struct Connect: ParsableCommand {
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
         if !connection.noTUI { return runTUI(loop: loop, target: target) }
+        // TLS files first: a bad one ends the run before a recording is created.
+        let options = connection.endpointOptions(connectingTo: target)
         let session = connection.makeSession(mode: "connect", endpoint: target.description)
-        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(connectingTo: target), report: session.record)
+        let client = ClientEndpoint(loop: loop, url: target, options: options, report: session.record)
         var status: Int32 = 0
         client.onFinished = { opened in
             status = opened ? 0 : 1
@@ -73,12 +75,14 @@ extension Connect {
     func runTUI(loop: EventLoop, target: WebSocketURL) {
         let chosenTheme: Theme
         do { chosenTheme = try theme.map { try Theme.load($0) } ?? .standard } catch { fail("\(error)") }
+        // TLS files first: a bad one ends the run before a recording is created.
+        let endpointOptions = connection.endpointOptions(connectingTo: target)
         // The `r` key's switch writes the recording (`--record` starts it on), not makeSession.
         var sessionOptions = connection
         sessionOptions.record = nil
         let session = sessionOptions.makeSession(mode: "connect", endpoint: target.description, printing: false)
         let recording = RecordingSwitch(session: session, mode: "connect", endpoint: target.description, path: connection.record)
-        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(connectingTo: target), report: session.record)
+        let client = ClientEndpoint(loop: loop, url: target, options: endpointOptions, report: session.record)
         client.start()
         let options = TerminalApp.Options(
             config: UIConfig(mode: "connect", endpoint: target.description, role: .client, recording: recording.isOn),

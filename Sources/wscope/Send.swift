@@ -48,8 +48,10 @@ struct Send: ParsableCommand {
         }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
+        // TLS files first: a bad one ends the run before a recording is created.
+        let options = connection.endpointOptions(connectingTo: target)
         let session = connection.makeSession(mode: "connect", endpoint: target.description)
-        let client = ClientEndpoint(loop: loop, url: target, options: connection.endpointOptions(connectingTo: target), report: session.record)
+        let client = ClientEndpoint(loop: loop, url: target, options: options, report: session.record)
         var status: Int32 = 0
         client.onFinished = { opened in
             status = opened ? 0 : 1
