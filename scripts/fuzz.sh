@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds and runs the libFuzzer targets of the core library.
+# Builds and runs the libFuzzer targets of the core library and the Inspector.
 #
 #   scripts/fuzz.sh [--time SECONDS | --smoke] [--build-only] [TARGET...]
 #
 # Targets: frame-decoder (Fuzz/FrameDecoderFuzz), handshake (Fuzz/HandshakeFuzz),
-# inflate (Fuzz/InflateFuzz, built only when that file exists). Without TARGETs, all.
+# inflate (Fuzz/InflateFuzz, built only when that file exists), frame-spec
+# (Fuzz/FrameSpecFuzz: the Inspector's frame-spec parser) and recording
+# (Fuzz/RecordingFuzz: recording reader, dump, HAR import). Without TARGETs, all.
 # --time N runs each target for N seconds (default 300); --smoke is --time 30.
 #
 # Everything goes to .build-fuzz/ (gitignored): each library as its own static module
@@ -24,7 +26,7 @@ BUILD_ONLY=0
 TARGETS=()
 
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -39,14 +41,14 @@ while [ $# -gt 0 ]; do
         --smoke) SECONDS_PER_TARGET=30; shift ;;
         --build-only) BUILD_ONLY=1; shift ;;
         -h|--help) usage ;;
-        frame-decoder|handshake|inflate) TARGETS+=("$1"); shift ;;
+        frame-decoder|handshake|inflate|frame-spec|recording) TARGETS+=("$1"); shift ;;
         *) echo "fuzz.sh: unknown argument '$1'" >&2; usage ;;
     esac
 done
 case "$SECONDS_PER_TARGET" in
     ''|*[!0-9]*) echo "fuzz.sh: --time needs a whole number of seconds" >&2; exit 2 ;;
 esac
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame-decoder handshake inflate)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame-decoder handshake inflate frame-spec recording)
 
 mkdir -p "$OUT"
 # The Swift runtime's crash backtracer reads the stack in a way ASan reports as a
@@ -102,6 +104,15 @@ build_core() {
     build_library WebSocket -- Sources/WebSocket/*.swift
 }
 
+# The Inspector module as the fuzzers need it: the frame-spec language, recordings, HAR
+# and what they use (the rest of Inspector pulls in the transport and OpenSSL).
+build_inspector() {
+    build_core
+    local I=Sources/Inspector
+    build_library Inspector -- $I/FrameSpec.swift $I/Recording*.swift $I/HAR.swift $I/JSON*.swift \
+        $I/SafeText.swift $I/SessionEvent.swift $I/EventLine.swift
+}
+
 # Seeds for the inflate target when it has none of its own: option byte, limit byte,
 # then control byte + fragment (RFC 7692 7.2.3.1 "Hello", and it split in two).
 seed_inflate() {
@@ -122,6 +133,8 @@ run_fuzzer() {
     case $name in
         frame-decoder) [ -d Fuzz/FrameDecoderFuzz/seeds ] && seeds=(Fuzz/FrameDecoderFuzz/seeds) ;;
         handshake) [ -d Fuzz/HandshakeFuzz/seeds ] && seeds=(Fuzz/HandshakeFuzz/seeds) ;;
+        frame-spec) [ -d Fuzz/FrameSpecFuzz/seeds ] && seeds=(Fuzz/FrameSpecFuzz/seeds) ;;
+        recording) [ -d Fuzz/RecordingFuzz/seeds ] && seeds=(Fuzz/RecordingFuzz/seeds) ;;
         inflate)
             if [ -d Fuzz/InflateFuzz/seeds ]; then
                 seeds=(Fuzz/InflateFuzz/seeds)
@@ -189,6 +202,18 @@ for target in "${TARGETS[@]}"; do
                 [ $BUILD_ONLY -eq 1 ] && continue
                 line=$(run_fuzzer inflate -max_len=4096) || FAILED=1
             fi
+            ;;
+        frame-spec)
+            build_inspector
+            build_fuzzer frame-spec Fuzz/FrameSpecFuzz/main.swift FrameSpecFuzz -lInspector -lWebSocket
+            [ $BUILD_ONLY -eq 1 ] && continue
+            line=$(run_fuzzer frame-spec -max_len=512 -dict=Fuzz/FrameSpecFuzz/framespec.dict) || FAILED=1
+            ;;
+        recording)
+            build_inspector
+            build_fuzzer recording Fuzz/RecordingFuzz/main.swift RecordingFuzz -lInspector -lWebSocket
+            [ $BUILD_ONLY -eq 1 ] && continue
+            line=$(run_fuzzer recording -max_len=8192 -dict=Fuzz/RecordingFuzz/recording.dict) || FAILED=1
             ;;
     esac
     echo "$line"

@@ -1,7 +1,8 @@
 // libFuzzer target for the frame-spec parser (Sources/Inspector/FrameSpec.swift).
 //
-// Build (from the package root). Each library is its own module, as in SwiftPM, so the
-// sources keep their `import WebSocket` lines. The Inspector module is built from the
+// Built and run by `scripts/fuzz.sh frame-spec`. By hand (from the package root): each
+// library is its own module, as in SwiftPM, so the sources keep their `import WebSocket`
+// lines. The Inspector module is built from the
 // files the frame-spec language and recordings need (the rest of Inspector pulls in the
 // transport):
 //

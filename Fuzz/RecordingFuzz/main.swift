@@ -1,7 +1,7 @@
 // libFuzzer target for the recording reader, `dump` and the HAR importer
 // (Sources/Inspector/Recording*.swift, HAR.swift, JSON*.swift).
 //
-// Build: as Fuzz/FrameSpecFuzz/main.swift describes (same WebSocket and Inspector
+// Built and run by `scripts/fuzz.sh recording`. By hand: as Fuzz/FrameSpecFuzz/main.swift describes (same WebSocket and Inspector
 // libraries), then
 //   swiftc $F -use-ld=lld -module-name RecordingFuzz Fuzz/RecordingFuzz/main.swift \
 //     -L $OUT -lInspector -lWebSocket -o /tmp/recordingfuzz
