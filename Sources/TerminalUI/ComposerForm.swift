@@ -346,19 +346,16 @@ public struct ComposerForm: Equatable, Sendable {
         }
     }
 
-    /// The form for a composer line: a frame spec, or plain text (a text message). Nil
-    /// with a reason for `raw:` bytes and specs that do not parse.
+    /// The form for a composer line: a frame spec, or plain text (a text message). A
+    /// failure with the reason for `raw:` bytes and specs that do not parse.
     public static func load(line: String, role: Role) -> Result<ComposerForm, FrameSpecError> {
-        guard case .frames = Composer.interpret(line, role: role) else {
-            if case .failure = Composer.interpret(line, role: role) {
-                do { _ = try FrameSpec.parse(line, role: role) } catch { return .failure(error) }
-            }
+        if case .text = Composer.interpret(line, role: role) {
             var form = ComposerForm(role: role)
             form.payload.set(ComposerForm.textField(for: Array(line.utf8), opcode: .text) ?? line)
             form.focus = .payload
             return .success(form)
         }
-        // Parse once more without reading files: an `@path` payload stays a path.
+        // Parsed without reading files: an `@path` payload stays a path in the form.
         var path: String?
         let frame: CraftedFrame
         do {

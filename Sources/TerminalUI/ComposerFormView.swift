@@ -73,7 +73,7 @@ extension Renderer {
         var width: Int { pieces.reduce(0) { $0 + DisplayWidth.of($1.text) } }
     }
 
-    /// The three lines of fields, as pieces (public for the render-model tests).
+    /// The three lines of fields, as pieces.
     static func formLines(_ form: ComposerForm, width: Int, failedField: ComposerForm.Field?) -> [FormLine] {
         func label(_ text: String, _ field: ComposerForm.Field) -> FormPiece {
             FormPiece(text, field == failedField ? .messageError : .label)
@@ -168,10 +168,7 @@ extension Renderer {
         var text = header.joined(separator: " ")
         text += "  + \(frame.payload.count) payload bytes"
         if frame.header?.masked == true { text += ", masked" }
-        if frameCount > 1 {
-            let total = frameCount
-            text += "  (frame 1 of \(total))"
-        }
+        if frameCount > 1 { text += "  (frame 1 of \(frameCount))" }
         return [Segment(" wire  ", .label), Segment(text, .hexBytes)]
     }
 }

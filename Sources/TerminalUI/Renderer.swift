@@ -321,7 +321,7 @@ public enum Renderer {
     // MARK: Bottom line
 
     static let hints = "? help  q quit  j/k move  Tab panes  / filter  s search  i send  m form  e resend  p ping  c close  r rec"
-    static let formHints = "Enter sends the frames above  Esc closes the form  ? is a key here: F1 for help"
+    static let formHints = "Enter sends the frames above  Esc closes the form  F1 (or ? off a text field) help"
 
     static func drawBottomLine(_ screen: inout Screen, state: UIState, theme: Theme) {
         let layout = state.layout

@@ -773,6 +773,10 @@ public final class UIState {
         case .ctrl("n"), .pageDown:
             recallIntoForm(older: false)
             return []
+        case .char("?") where !form.focus.isText:
+            showsHelp = true
+            helpScroll = 0
+            return []
         case .ctrl("r"):
             form = ComposerForm(role: config.role)
             historyIndex = nil

@@ -49,7 +49,7 @@ extension UIState {
         #expect(screen.line(24).trimmingTrailingSpaces == " spec  text")
         // A random key is not known before sending: shown as ··.
         #expect(screen.line(25).trimmingTrailingSpaces == " wire  81 80 ·· ·· ·· ··  + 0 payload bytes, masked")
-        #expect(screen.line(39).hasPrefix("form> Enter sends the frames above"))
+        #expect(screen.line(39).trimmingTrailingSpaces == "form> Enter sends the frames above  Esc closes the form  F1 (or ? off a text field) help")
         // The focused field is highlighted, placeholders are dimmed, no text cursor on a toggle.
         #expect(screen.style(of: "‹0x1 text  ›") == theme[.selected])
         #expect(screen.style(of: "random") == theme[.hint])
@@ -489,6 +489,13 @@ extension UIState {
         #expect(screen.find("k/↑ back") != nil)
         ui.handle(.char("x"))
         #expect(!ui.showsHelp && ui.prompt == .form)
+        // On the opcode (not a text field) ? opens the help too; in the payload it is text.
+        ui.handle(.char("?"))
+        #expect(ui.showsHelp)
+        ui.handle(.escape)
+        ui.handle(.backTab)
+        ui.handle(.char("?"))
+        #expect(!ui.showsHelp && ui.form.payload.text == "?")
         let tall = state(demoTimeline(), width: 120, height: 40)
         tall.handle(.char("?"))
         let all = render(tall)
