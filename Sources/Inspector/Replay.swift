@@ -163,6 +163,8 @@ public struct ReplayScript: Sendable {
         } catch let error as ReplayError {
             throw ReplayError("\(path): \(error.description)")
         } catch let error as RecordingError {
+            // Already names the file.
+            if case .cannotOpen = error { throw ReplayError(error.description) }
             let hint: String
             if case .badLine = error, !skipBadLines { hint = " (--skip-bad-lines continues past bad lines)" } else { hint = "" }
             throw ReplayError("\(path): \(error)\(hint)")

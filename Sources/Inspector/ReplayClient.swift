@@ -19,6 +19,10 @@ import WebSocketUtil
 /// - A recorded close frame is sent like any other; then the server has `closeTimeout` to
 ///   answer and close. Without a recorded close, the connection is closed (1000) `linger`
 ///   after the last frame.
+///
+/// A connection that cannot be made (refused, unresolvable host, failed TLS handshake) is
+/// one error event without a connection id, and the recorded connections after it are not
+/// tried: the server is the same for all of them.
 public final class ReplayClient {
     public struct Options {
         public var endpoint: EndpointOptions
@@ -92,9 +96,14 @@ public final class ReplayClient {
             loop: loop, url: url, connection: connection,
             endpoint: Self.endpointOptions(options.endpoint, for: connection),
             speed: options.speed, linger: options.linger, report: report, warn: { [unowned self] in self.warn($0) })
-        run.onFinished = { [unowned self] opened in
+        run.onFinished = { [unowned self, unowned run] opened in
             self.results.append((connection.id, opened))
             self.current = nil
+            let left = self.connections.count - self.nextIndex
+            if run.unreachable && left > 0 && !self.interrupted {
+                self.interrupted = true
+                self.warn("\(left) more recorded connection\(left == 1 ? "" : "s") not replayed: the server cannot be reached")
+            }
             self.loop.runSoon { self.startNext() }
         }
         current = run
@@ -140,6 +149,8 @@ final class ReplayClientRun {
     let report: (SessionEvent) -> Void
     let warn: (String) -> Void
     var onFinished: (_ opened: Bool) -> Void = { _ in }
+    /// The connection (TCP, or TLS) could not be made: the next ones would fare no better.
+    private(set) var unreachable = false
 
     private let frames: [ReplayFrame]
     private var attempt: EndpointConnectAttempt?
@@ -175,7 +186,10 @@ final class ReplayClientRun {
             self.attempt = nil
             switch result {
             case .failure(let error):
-                self.report(.error(connection: self.connection.id, message: error.description))
+                // Not a connection yet (like `connect`'s error line): the server or the
+                // way to it failed, not the recorded connection.
+                self.report(.error(connection: nil, message: error.description))
+                self.unreachable = true
                 self.end()
             case .success(let tcp):
                 let peer = Peer(id: self.connection.id, tcp: tcp, loop: self.loop, options: self.endpoint,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Inspector
+import TerminalUI
 import WebSocket
 import WebSocketTransport
 
@@ -8,8 +9,9 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay a recording: print it, re-send its client side (--to), or play its server side (--serve).",
         discussion: """
-            Without --to or --serve the recording is printed like 'wscope dump' (the terminal
-            UI browser is not there yet).
+            Without --to or --serve the recording opens in the terminal UI to be browsed
+            (read-only: nothing is sent); with --no-tui, --json, or when stdin or stdout is
+            not a terminal it is printed like 'wscope dump'.
 
             --to URL re-sends the client's frames of every recorded connection to a live
             server, byte for byte (recorded wire bytes, mask keys and malformations kept):
@@ -22,7 +24,10 @@ struct Replay: ParsableCommand {
             pongs are replayed). Once the server closes, the remaining frames are not sent.
             After a recorded close frame the server has --close-timeout seconds to close;
             without one, wscope closes (1000) --timeout seconds after the last frame.
-            Exit status 0 when every connection opened, 1 otherwise.
+            The live session shows in the terminal UI (read-only; it stays up when the
+            replay is over, q quits) unless --no-tui is given or there is no terminal, in
+            which case one line is printed per event. Exit status 0 when every connection
+            opened, 1 otherwise.
 
             --serve [HOST:]PORT is a mock server playing the server's frames of one recorded
             connection (the first, or --conn N) to each client that connects, every client
@@ -65,6 +70,10 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Colours of the terminal UI: default, light, high-contrast, monochrome, or a theme file.", valueName: "NAME|FILE"))
+    var theme: String?
+
     func validate() throws {
         if to != nil && serve != nil { throw ValidationError("--to and --serve cannot be used together") }
         if let speed {
@@ -86,7 +95,17 @@ struct Replay: ParsableCommand {
     func run() throws {
         if let to { return replayTo(to) }
         if let serve { return replayServe(serve) }
+        if usesTerminalUI { return browse() }
         printRecording()
+    }
+
+    /// The terminal UI is for a person at a terminal; scripts and pipes get lines.
+    private var usesTerminalUI: Bool {
+        !connection.noTUI && !connection.json && !connection.quiet && isatty(0) == 1 && isatty(1) == 1
+    }
+
+    private func loadTheme() -> Theme {
+        do { return try theme.map { try Theme.load($0) } ?? .standard } catch { fail("\(error)") }
     }
 
     private func load() -> ReplayScript {
@@ -113,6 +132,7 @@ struct Replay: ParsableCommand {
         var options = ReplayClient.Options(endpoint: connection.endpointOptions(connectingTo: target), speed: pace)
         options.linger = .milliseconds(Int(timeout * 1000))
         guard !script.connectionsToReplay.isEmpty else { fail("\(file): no connection to replay") }
+        if usesTerminalUI { return replayToTUI(loop: loop, target: target, script: script, options: options) }
         // A replay is a client session: recorded as 'connect', so it can be replayed again.
         let session = connection.makeSession(mode: "connect", endpoint: target.description)
         let replay = ReplayClient(loop: loop, url: target, script: script, options: options, report: session.record)
@@ -131,6 +151,50 @@ struct Replay: ParsableCommand {
         replay.start()
         do { try loop.run() } catch { fail("\(error)") }
         if status != 0 { Glibc.exit(status) }
+    }
+
+    /// `--to` in the terminal UI: the live session as it happens, read-only. The UI stays
+    /// up once the replay is over so its answers can be browsed; quitting earlier stops
+    /// the replay (the current connection is closed politely).
+    private func replayToTUI(loop: EventLoop, target: WebSocketURL, script: ReplayScript, options: ReplayClient.Options) {
+        let chosenTheme = loadTheme()
+        let session = connection.makeSession(mode: "connect", endpoint: target.description, printing: false)
+        let replay = ReplayClient(loop: loop, url: target, script: script, options: options, report: session.record)
+        var status: Int32 = 0
+        var finished = false
+        var quitting = false
+        let config = UIConfig(mode: "replay", endpoint: target.description, role: .client, canSend: false,
+                              recording: connection.record != nil)
+        let app = TerminalApp(
+            loop: loop, session: session, controls: nil,
+            options: TerminalApp.Options(
+                config: config, theme: chosenTheme, themeIsExplicit: theme != nil,
+                onQuit: {
+                    quitting = true
+                    if finished { return loop.stop() }
+                    replay.interrupt()
+                    // The interrupted connection normally ends at once; never hang on it.
+                    loop.schedule(after: .seconds(2)) { loop.stop() }
+                }))
+        replay.warn = { app.showMessage($0, isError: true) }
+        replay.onFinished = { allOpened in
+            finished = true
+            status = allOpened ? 0 : 1
+            if quitting { return loop.stop() }
+            let count = replay.results.count
+            app.showMessage(
+                "replay of \(count) connection\(count == 1 ? "" : "s") done" + (allOpened ? "" : ", not every one opened") + " (q quits)",
+                isError: !allOpened)
+        }
+        do { try app.start() } catch { fail("\(error)") }
+        if let warning = script.warnings.first { app.showMessage("\(file): \(warning)", isError: true) }
+        replay.start()
+        do { try loop.run() } catch {
+            app.stop()
+            fail("\(error)")
+        }
+        app.stop()
+        if status != 0 || !finished { Glibc.exit(1) }
     }
 
     private func replayServe(_ address: String) {
@@ -172,13 +236,57 @@ struct Replay: ParsableCommand {
         do { try loop.run() } catch { fail("\(error)") }
     }
 
-    /// Until the terminal UI browses recordings: what `wscope dump` prints.
+    /// The recording in the terminal UI, read-only: its events as they were recorded, the
+    /// recording's mode and endpoint in the status bar.
+    private func browse() {
+        let chosenTheme = loadTheme()
+        let reader: RecordingReader
+        do {
+            reader = try RecordingReader(path: file, options: .init(skipBadLines: skipBadLines))
+        } catch {
+            fail(Self.describe(error, file: file))
+        }
+        let timeline = ArrayTimeline()
+        do {
+            while let recorded = try reader.next() { timeline.append(recorded.event, tNs: recorded.tNs) }
+        } catch {
+            fail("\(file): \(error)\(skipBadLines ? "" : " (--skip-bad-lines continues past bad lines)")")
+        }
+        for warning in reader.warnings { StandardOutput.write("wscope: \(file): warning: \(warning)\n", fd: 2) }
+        let header = reader.header
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch { fail("\(error)") }
+        // A listen recording's own frames were the server's.
+        let config = UIConfig(mode: "replay", endpoint: header.endpoint, role: header.mode == "listen" ? .server : .client,
+                              canSend: false)
+        let app = TerminalApp(loop: loop, timeline: timeline, controls: nil,
+                              options: TerminalApp.Options(config: config, theme: chosenTheme, themeIsExplicit: theme != nil))
+        do { try app.start() } catch { fail("\(error)") }
+        if let warning = reader.warnings.first {
+            app.showMessage("\(file): \(warning)", isError: true)
+        } else {
+            app.showMessage("\(file): \(header.mode) recording of \(header.start), \(timeline.timelineCount) events (read-only)")
+        }
+        do { try loop.run() } catch {
+            app.stop()
+            fail("\(error)")
+        }
+        app.stop()
+    }
+
+    /// An error opening a recording, naming the file once.
+    static func describe(_ error: RecordingError, file: String) -> String {
+        if case .cannotOpen = error { return error.description }
+        return "\(file): \(error)"
+    }
+
+    /// Without the terminal UI: what `wscope dump` prints.
     private func printRecording() {
         let reader: RecordingReader
         do {
             reader = try RecordingReader(path: file, options: .init(skipBadLines: skipBadLines))
         } catch {
-            fail("\(file): \(error)")
+            fail(Self.describe(error, file: file))
         }
         let summary: RecordingDump.Summary
         do {

@@ -258,9 +258,13 @@ struct ReplayTests {
         #expect(plain.warnings.contains { $0.contains("extensions") })
     }
 
-    @Test func refusedConnectionExitsUnopened() throws {
+    @Test func refusedConnectionEndsTheReplayUnopened() throws {
         let dir = TempDirectory()
-        let path = try Self.writeRecording([(0, Self.opened()), (1, try Self.crafted(1, .outgoing, "text:x"))], in: dir)
+        // Two recorded connections: once the first cannot connect, the second is not tried.
+        let path = try Self.writeRecording([
+            (0, Self.opened(1)), (1, try Self.crafted(1, .outgoing, "text:x")),
+            (2, Self.opened(2)), (3, try Self.crafted(2, .outgoing, "text:y")),
+        ], in: dir)
         let script = try ReplayScript.load(path: path)
         let loop = try EventLoop()
         let probe = ServerEndpoint(loop: loop, options: EndpointOptions()) { _ in }
@@ -270,13 +274,22 @@ struct ReplayTests {
         var events: [SessionEvent] = []
         let replay = ReplayClient(loop: loop, url: try WebSocketURL.parse("ws://127.0.0.1:\(port)/"), script: script,
                                   options: .init(speed: nil)) { events.append($0) }
+        var warnings: [String] = []
+        replay.warn = { warnings.append($0) }
         var allOpened: Bool?
         replay.onFinished = { allOpened = $0; loop.stop() }
         _ = loop.schedule(after: .seconds(5)) { loop.stop() }
         replay.start()
         try loop.run()
         #expect(allOpened == false)
-        #expect(events.contains { if case .error(1, _) = $0 { return true } else { return false } })
+        #expect(replay.results.map(\.id) == [1])
+        // Like `connect`'s: no connection id, the transport's reason.
+        let errors = events.compactMap { if case .error(let id, let message) = $0 { return (id, message) } else { return nil } }
+        #expect(errors.count == 1)
+        #expect(errors.first?.0 == nil)
+        #expect(errors.first?.1.contains("refused") == true)
+        #expect(events.filter { if case .connecting = $0 { return true } else { return false } }.count == 1)
+        #expect(warnings == ["1 more recorded connection not replayed: the server cannot be reached"])
     }
 
     // MARK: Timing
