@@ -560,6 +560,167 @@ else
     fail "--theme with a bad file names the line" "exit $status"
 fi
 
+# --- replay: browsing a recording, and the live session of --to ---------------------------
+# (wscope replay FILE [--to URL]; the recordings are the committed ones in recordings/)
+
+# start_replay ARGS...: like `start`, running `wscope replay ARGS` instead of the demo.
+start_replay() {
+    T kill-session -t tui >/dev/null 2>&1
+    local args=""
+    for arg in "$@"; do args+=" '$arg'"; done
+    T new-session -d -s tui -x 120 -y 40 -c "$ROOT" \
+        "'$WSCOPE' replay$args; echo EXIT=\$?; echo STTY=\$(stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo|isig|icrnl)\$' | tr '\n' ' '); sleep 600"
+}
+
+# replay_filter TERMS: replaces the timeline filter (Escape clears the one before).
+replay_filter() {
+    T send-keys -t tui Escape
+    sleep 0.2
+    T send-keys -t tui / ; T send-keys -t tui -l "$1"; T send-keys -t tui Enter
+}
+
+# recorded FILE WHAT...: facts of a recording as the panes show them (the recordings can
+# be made again with Tests/CLI/make-recordings.sh: endpoints, times and mask keys change).
+#   endpoint, start: the header's; frame DIR OPCODE: "MASKKEY HEADERBYTES" of the first
+#   such frame, both as spaced hex ("b6 91 a8 32" "82 84 b6 91 a8 32")
+recorded() {
+    python3 - "$@" <<'PY'
+import base64, json, sys
+path, what = sys.argv[1], sys.argv[2:]
+events = [json.loads(line) for line in open(path)]
+spaced = lambda data: " ".join(f"{b:02x}" for b in data)
+if what[0] in ("endpoint", "start"):
+    print(events[0][what[0]])
+else:
+    frame = next(e for e in events if e.get("type") == "frame" and e["dir"] == what[1] and e["opcode"] == int(what[2]))
+    wire = base64.b64decode(frame["wire"])
+    size = 2 + {126: 2, 127: 8}.get(wire[1] & 0x7F, 0) + (4 if wire[1] & 0x80 else 0)
+    print(f"{spaced(bytes.fromhex(frame['mask'] or ''))}|{spaced(wire[:size])}")
+PY
+}
+replay_endpoint_re=$(recorded recordings/echo.jsonl endpoint | sed 's/[.]/\\./g')
+
+start_replay recordings/echo.jsonl
+if [ -n "$replay_endpoint_re" ] && wait_for '#1 closed 1000 (normal closure) cleanly' 8 \
+    && grep -qE "^ wscope replay  $replay_endpoint_re │ closed 1000 │ in 5 fr 48 B │ out 6 fr 78 B" <<<"$SCREEN" \
+    && grep -qF '→  text    FIN --- MASK       11  "hello, echo"' <<<"$SCREEN" \
+    && grep -qF '←  text    FIN --- ----       11  "hello, echo"' <<<"$SCREEN" \
+    && grep -qF '→  binary  FIN --- MASK        4  hex:00ff10fe' <<<"$SCREEN" \
+    && grep -qF '→  ping    FIN --- MASK       13  "are you there"' <<<"$SCREEN" \
+    && grep -qF '←  pong    FIN --- ----       13  "are you there"' <<<"$SCREEN" \
+    && grep -qF '→  text    --- --- MASK        4  "frag"' <<<"$SCREEN" \
+    && grep -qF '→  cont    FIN --- MASK        4  "ment"' <<<"$SCREEN" \
+    && grep -qF '←  text    FIN --- ----        8  "fragment"' <<<"$SCREEN" \
+    && grep -qF '→  close   FIN --- MASK        6  1000 (normal closure) "done"' <<<"$SCREEN" \
+    && grep -qF "recordings/echo.jsonl: connect recording of $(recorded recordings/echo.jsonl start), 14 events (read-only)" <<<"$SCREEN"; then
+    pass "replay browsing echo.jsonl: every recorded frame is a row; status bar: replay, the recorded endpoint"
+else
+    fail "replay browsing echo.jsonl: every recorded frame is a row; status bar: replay, the recorded endpoint"
+fi
+
+# The recorded binary frame: its header fields and mask key, then its payload and wire bytes.
+IFS='|' read -r mask header_bytes <<<"$(recorded recordings/echo.jsonl frame out 2)"
+replay_filter 'op:binary dir:out'
+if [ -n "$mask" ] && wait_for 'opcode     0x2 binary' \
+    && grep -qF 'direction  → out (sent)' <<<"$SCREEN" \
+    && grep -qF "mask key   $mask" <<<"$SCREEN" \
+    && grep -qF 'length     4 (7-bit field)' <<<"$SCREEN" \
+    && grep -qF "header     $header_bytes  (6 bytes)" <<<"$SCREEN"; then
+    pass "replay browsing: a selected frame's Header pane shows the recorded fields and mask key"
+else
+    fail "replay browsing: a selected frame's Header pane shows the recorded fields and mask key"
+fi
+T send-keys -t tui 3
+if wait_for '00000000  00 ff 10 fe' && grep -qF 'payload, 4 bytes (unmasked)' <<<"$SCREEN"; then
+    T send-keys -t tui w
+    if wait_for "00000000  $header_bytes" && grep -qF 'wire bytes, 10 (payload masked)' <<<"$SCREEN"; then
+        pass "replay browsing: the Hex pane shows the recorded payload and wire bytes"
+    else
+        fail "replay browsing: the Hex pane shows the recorded payload and wire bytes" "wire view"
+    fi
+    T send-keys -t tui w
+else
+    fail "replay browsing: the Hex pane shows the recorded payload and wire bytes"
+fi
+
+replay_filter 'op:close dir:in'
+T send-keys -t tui 4
+if wait_for 'close frame received' && grep -qF 'code       1000' <<<"$SCREEN" \
+    && grep -qF 'meaning    normal closure' <<<"$SCREEN"; then
+    pass "replay browsing: the Close pane shows the recorded close code"
+else
+    fail "replay browsing: the Close pane shows the recorded close code"
+fi
+
+# Nothing is sent from a recording.
+T send-keys -t tui Escape
+sleep 0.2
+T send-keys -t tui i
+if wait_for 'this timeline is read-only'; then
+    pass "replay browsing: the sending keys say the timeline is read-only"
+else
+    fail "replay browsing: the sending keys say the timeline is read-only"
+fi
+T send-keys -t tui Escape
+quit_and_check "replay browsing: q quits and restores the terminal" q
+
+start_replay recordings/malformed.jsonl
+if wait_for '#1 closed 1002 (protocol error) cleanly' 8 \
+    && grep -qE "^ wscope replay  $(recorded recordings/malformed.jsonl endpoint | sed 's/[.]/\\./g') │ closed 1002 " <<<"$SCREEN" \
+    && grep -qF '→  text    FIN 1-- MASK        2  hex:6869' <<<"$SCREEN" \
+    && grep -qF '→  op3     FIN --- MASK        1  "x"' <<<"$SCREEN" \
+    && grep -qF '→  binary  FIN --- ----        3  hex:616263' <<<"$SCREEN" \
+    && grep -qF '←  close   FIN --- ----        2  1002 (protocol error)' <<<"$SCREEN"; then
+    pass "replay browsing malformed.jsonl: RSV1, reserved opcode and unmasked frames are rows"
+else
+    fail "replay browsing malformed.jsonl: RSV1, reserved opcode and unmasked frames are rows"
+fi
+IFS='|' read -r mask header_bytes <<<"$(recorded recordings/malformed.jsonl frame out 3)"
+replay_filter 'op:3'
+if [ -n "$mask" ] && wait_for 'opcode     0x3 op3 (reserved)' && grep -qF "mask key   $mask" <<<"$SCREEN" \
+    && grep -qF "header     $header_bytes  (6 bytes)" <<<"$SCREEN"; then
+    pass "replay browsing: the reserved-opcode frame's Header pane"
+else
+    fail "replay browsing: the reserved-opcode frame's Header pane"
+fi
+replay_filter 'op:close dir:in'
+T send-keys -t tui 4
+if wait_for 'close frame received' && grep -qF 'code       1002' <<<"$SCREEN" \
+    && grep -qF 'meaning    protocol error' <<<"$SCREEN"; then
+    pass "replay browsing: the Close pane shows the server's recorded 1002"
+else
+    fail "replay browsing: the Close pane shows the server's recorded 1002"
+fi
+quit_and_check "replay browsing malformed.jsonl: q quits and restores the terminal" q
+
+# --to in the terminal UI: the malformed frames go to a live server (wscope listen --echo),
+# which fails the connection with 1002 now as it did then; the UI stays up afterwards.
+"$WSCOPE" listen 127.0.0.1:0 --echo --no-tui </dev/null >"$TMP/replay-listen.log" 2>&1 &
+listen_pid=$!
+port=""
+for _ in $(seq 100); do
+    port=$(head -n 1 "$TMP/replay-listen.log" 2>/dev/null | sed -n -E 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p')
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+if [ -n "$port" ]; then
+    start_replay recordings/malformed.jsonl --to "ws://127.0.0.1:$port/"
+    if wait_for 'replay of 1 connection done (q quits)' 8 \
+        && grep -qE "^ wscope replay  ws://127\.0\.0\.1:$port/ │ closed 1002 " <<<"$SCREEN" \
+        && grep -qF '→  op3     FIN --- MASK        1  "x"' <<<"$SCREEN" \
+        && grep -qE '←  close   FIN --- ----       [ 0-9]{2}  1002 \(protocol error\)' <<<"$SCREEN"; then
+        pass "replay --to in the UI: the live server's 1002 is shown; the UI stays up"
+    else
+        fail "replay --to in the UI: the live server's 1002 is shown; the UI stays up"
+    fi
+    quit_and_check "replay --to in the UI: q quits and restores the terminal" q
+else
+    SCREEN=$(cat "$TMP/replay-listen.log")
+    fail "replay --to in the UI: the live server's 1002 is shown; the UI stays up" "wscope listen printed no port"
+fi
+kill "$listen_pid" 2>/dev/null
+wait "$listen_pid" 2>/dev/null
+
 # Without a terminal the TUI refuses to start; --no-tui keeps the line output.
 output=$("$WSCOPE" demo </dev/null 2>&1 | cat)
 if grep -qF 'needs a terminal' <<<"$output"; then
