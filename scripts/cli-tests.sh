@@ -16,7 +16,11 @@
 #   4. kill9/...      a recording survives kill -9 of the recorder
 #   5. json/...       connect --json: valid JSON Lines, flushed per line
 #   6. peers/...      connect to Node ws, listen with Python websockets clients
-#   7. replay/..., tls/...  replay --to/--serve; wss:// against Python websockets and Node
+#   7. replay/..., tls/...  replay --to (sessions recorded against Python websockets and
+#                     Node ws replayed to fresh servers: same answers, client frames byte
+#                     for byte; pacing at --speed/--asap; malformed frames), --serve
+#                     (Python and Node clients, one after another and two at once), replay
+#                     without a terminal, replay's bad input; wss:// against Python websockets and Node
 #                     ws servers and clients (certificates made with openssl here), the tls
 #                     event, crafted frames and a recording replayed over wss, client
 #                     certificates, verification failures, bad certificate files; each
@@ -839,7 +843,7 @@ else
 fi
 
 # =========================================================================================
-section "7. coming soon: replay, wss:// and TLS listen"
+section "7. replay, wss:// and TLS listen"
 
 if [ "$HAS_REPLAY" = 1 ]; then
     # Replay (issue 4): --to re-sends the recorded client frames byte for byte and shows
