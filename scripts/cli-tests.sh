@@ -1052,6 +1052,10 @@ print(f"{(t[-1] - t[0]) / 1e9:.3f}")' "$ROOT/recordings/echo.jsonl")
     bad_input replay/bad-refused-to 1 "refused.*$refused" "$WSCOPE" replay "$ROOT/recordings/echo-listen.jsonl" --to "ws://127.0.0.1:$refused/" --no-tui
     bad_input replay/bad-unresolvable-to 1 'resolve|nonexistent\.invalid' "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --to ws://nonexistent.invalid/ --no-tui
     bad_input replay/bad-to-and-serve 2 'together' "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --to ws://x/ --serve 0
+    # Seconds become milliseconds: an infinite or huge value is a usage error, not a trap.
+    bad_input replay/bad-idle-timeout-inf 2 'idle-timeout' "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --serve 0 --idle-timeout inf
+    bad_input replay/bad-close-timeout-huge 2 'close-timeout' "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --to "ws://127.0.0.1:$refused/" --close-timeout 1e300
+    bad_input replay/bad-speed-zero 2 'speed' "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --to "ws://127.0.0.1:$refused/" --speed 0
     if start_server replay.port-holder "$PYTHON" -c '
 import socket, time
 s = socket.socket()

@@ -81,8 +81,8 @@ struct Replay: ParsableCommand {
             if asap { throw ValidationError("--speed and --asap cannot be used together") }
         }
         if conn != nil && serve == nil { throw ValidationError("--conn goes with --serve") }
-        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }
-        guard timeout >= 0 else { throw ValidationError("--timeout must not be negative") }
+        try validateSeconds(idleTimeout, "--idle-timeout", positive: true)
+        try validateSeconds(timeout, "--timeout", positive: false)
         if connection.echo { throw ValidationError("--echo does not apply to replay") }
         if let serve {
             do { _ = try HostPort.parse(serve) } catch { throw ValidationError("\(error)") }

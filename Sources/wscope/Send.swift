@@ -28,7 +28,7 @@ struct Send: ParsableCommand {
 
     func validate() throws {
         guard !specs.isEmpty else { throw ValidationError("give at least one frame spec") }
-        guard timeout >= 0 else { throw ValidationError("--timeout must not be negative") }
+        try validateSeconds(timeout, "--timeout", positive: false)
         for spec in specs {
             do {
                 _ = try FrameSpec.parse(spec, role: .client)

@@ -94,7 +94,8 @@ struct ConnectionOptions: ParsableArguments {
             throw ValidationError("-H expects 'Name: value', got '\(value)'")
         }
         if let deflateParams { _ = try DeflateNegotiator(parameters: deflateParams) }
-        guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive") }
+        try validateSeconds(connectTimeout, "--connect-timeout", positive: true)
+        try validateSeconds(closeTimeout, "--close-timeout", positive: false)
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
@@ -212,6 +213,15 @@ extension String {
         while slice.first == " " || slice.first == "\t" { slice.removeFirst() }
         while slice.last == " " || slice.last == "\t" { slice.removeLast() }
         return String(slice)
+    }
+}
+
+/// Checks a number of seconds from the command line: turned into milliseconds later, an
+/// infinite or huge one would trap in the conversion to Int.
+func validateSeconds(_ value: Double, _ option: String, positive: Bool) throws {
+    let limit = 1_000_000.0
+    guard positive ? value > 0 : value >= 0, value <= limit else {
+        throw ValidationError("\(option) must be \(positive ? "more than 0" : "0 or more") and at most \(Int(limit)) seconds")
     }
 }
 
