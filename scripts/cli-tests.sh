@@ -916,6 +916,23 @@ if [ "$HAS_REPLAY" = 1 ]; then
         fi
     done
 
+    # A `listen` recording (wscope listen --echo's side of echo.jsonl): its incoming
+    # frames are the client's, replayed to a fresh server of the same kind.
+    if start_server replay.from-listen.server "$WSCOPE" listen 0 --echo --no-tui; then
+        run replay.from-listen "$WSCOPE" replay "$ROOT/recordings/echo-listen.jsonl" --to "ws://127.0.0.1:$PORT/" --no-tui \
+            --record "$TMP/replay-from-listen.jsonl"
+        stop "$SERVER_PID"
+        if [ "$RC" -ne 0 ]; then
+            fail replay/to-from-listen-recording "wscope replay --to exited $RC" "$OUT" "$ERR"
+        elif "$PYTHON" "$CLI/replay_check.py" answers "$ROOT/recordings/echo-listen.jsonl" "$TMP/replay-from-listen.jsonl" >"$TMP/check.out" 2>&1; then
+            pass replay/to-from-listen-recording "$(sed 's/^ok: //' "$TMP/check.out")"
+        else
+            fail replay/to-from-listen-recording "$(head -c 400 "$TMP/check.out")" "$OUT" "$ERR"
+        fi
+    else
+        fail replay/to-from-listen-recording "wscope listen printed no port" "$(logname replay.from-listen.server).log"
+    fi
+
     # Timing, seen by the server (`wscope listen --record`): at --speed X every client frame
     # arrives no sooner after the open than its recorded distance / X (lower bounds only,
     # as the replay waits at least that long); --asap sends the whole session (recorded
