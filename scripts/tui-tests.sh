@@ -328,7 +328,7 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     T new-session -d -s tui -x 120 -y 40 -c "$TMP" \
         "'$(realpath "$WSCOPE")' connect 'ws://127.0.0.1:$ECHO_PORT/'; echo EXIT=\$?; echo STTY=\$(stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo|isig|icrnl)\$' | tr '\n' ' '); sleep 600"
     TITLE_BEFORE=$(flag pane_title)
-    if wait_for_regex "^ wscope connect  ws://127\.0\.0\.1:$ECHO_PORT/ │ open │" 10 && grep -qF '#1 open 127.0.0.1:' <<<"$SCREEN"; then
+    if wait_for_regex "^ wscope connect  ws://127\.0\.0\.1:$ECHO_PORT/ │ open │" 10 && wait_for '#1 open 127.0.0.1:'; then
         pass "connect to a Python websockets echo server opens the TUI"
     else
         fail "connect to a Python websockets echo server opens the TUI" "port '$ECHO_PORT'"
@@ -337,12 +337,12 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     # The form: m opens it on the opcode; Shift-Tab wraps to the payload field.
     T send-keys -t tui m; T send-keys -t tui BTab; T send-keys -t tui -l 'hello from the form'
     if wait_for ' spec  text:hello from the form' \
-        && grep -qF ' opcode ‹0x1 text  ›  FIN [x]  RSV1 [ ]  RSV2 [ ]  RSV3 [ ]  MASK [x]' <<<"$SCREEN" \
-        && grep -qF ' wire  81 93 ·· ·· ·· ··  + 19 payload bytes, masked' <<<"$SCREEN"; then
+        && wait_for ' opcode ‹0x1 text  ›  FIN [x]  RSV1 [ ]  RSV2 [ ]  RSV3 [ ]  MASK [x]' \
+        && wait_for ' wire  81 93 ·· ·· ·· ··  + 19 payload bytes, masked'; then
         T send-keys -t tui Enter
         if wait_for '←  text    FIN --- ----       19  "hello from the form"' \
-            && grep -qF '→  text    FIN --- MASK       19  "hello from the form"' <<<"$SCREEN" \
-            && grep -qF 'form> sent text frame, 19 bytes' <<<"$SCREEN"; then
+            && wait_for '→  text    FIN --- MASK       19  "hello from the form"' \
+            && wait_for 'form> sent text frame, 19 bytes'; then
             pass "form: compose and send a text frame; the sent and the echoed rows"
         else
             fail "form: compose and send a text frame; the sent and the echoed rows"
@@ -354,13 +354,13 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     # Close the form, select the sent frame (k from the echo), read Header, then Hex.
     T send-keys -t tui Escape; sleep 0.2; T send-keys -t tui k
     if wait_for 'direction  → out (sent)' \
-        && grep -qF 'opcode     0x1 text' <<<"$SCREEN" \
-        && grep -qF 'length     19 (7-bit field)' <<<"$SCREEN" \
-        && grep -qE 'mask key   [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}' <<<"$SCREEN" \
-        && grep -qE 'header     81 93 ([0-9a-f]{2} ){3}[0-9a-f]{2}  \(6 bytes\)' <<<"$SCREEN"; then
+        && wait_for 'opcode     0x1 text' \
+        && wait_for 'length     19 (7-bit field)' \
+        && wait_for_regex 'mask key   [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}' \
+        && wait_for_regex 'header     81 93 ([0-9a-f]{2} ){3}[0-9a-f]{2}  \(6 bytes\)'; then
         T send-keys -t tui 3
         if wait_for '00000000  68 65 6c 6c 6f 20 66 72  6f 6d 20 74 68 65 20 66  |hello from the f|' \
-            && grep -qF '00000010  6f 72 6d' <<<"$SCREEN"; then
+            && wait_for '00000010  6f 72 6d'; then
             pass "select the sent frame: Header and Hex panes"
         else
             fail "select the sent frame: Header and Hex panes" "Hex pane"
@@ -376,8 +376,8 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     wait_for ' spec  text:\x1b]2\;pwned\x07 \x1b[2J' >/dev/null
     T send-keys -t tui Enter
     if wait_for '←  text    FIN --- ----       15  "\x1b]2;pwned\u{7} \x1b[2J"' \
-        && [ "$(flag pane_title)" = "$TITLE_BEFORE" ] && grep -qE '^ wscope connect ' <<<"$SCREEN" \
-        && grep -qF '     TIME DIR OPCODE' <<<"$SCREEN"; then
+        && [ "$(flag pane_title)" = "$TITLE_BEFORE" ] && wait_for_regex '^ wscope connect ' \
+        && wait_for '     TIME DIR OPCODE'; then
         pass "escape sequences from the server are shown as escapes; title and screen unchanged"
     else
         fail "escape sequences from the server are shown as escapes; title and screen unchanged" "pane_title='$(flag pane_title)' before='$TITLE_BEFORE'"
@@ -385,7 +385,7 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     T send-keys -t tui Escape
 
     T send-keys -t tui p
-    if wait_for '←  pong    FIN --- ----        6  "wscope"' && grep -qF '→  ping    FIN --- MASK        6  "wscope"' <<<"$SCREEN"; then
+    if wait_for '←  pong    FIN --- ----        6  "wscope"' && wait_for '→  ping    FIN --- MASK        6  "wscope"'; then
         pass "p sends a ping; the server's pong shows"
     else
         fail "p sends a ping; the server's pong shows"
@@ -405,13 +405,13 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
     # with 1002; the Close pane says so.
     T send-keys -t tui m; T send-keys -t tui C-r; T send-keys -t tui 3 Tab Tab Space Up Up Up
     T send-keys -t tui -l 'bad'
-    if wait_for ' spec  op3:bad;rsv1=1' && grep -qF ' opcode ‹0x3 op3   ›  FIN [x]  RSV1 [x]' <<<"$SCREEN"; then
+    if wait_for ' spec  op3:bad;rsv1=1' && wait_for ' opcode ‹0x3 op3   ›  FIN [x]  RSV1 [x]'; then
         T send-keys -t tui Enter
-        if wait_for '│ closed 1002' 8 && grep -qF '→  op3     FIN 1-- MASK        3  hex:626164' <<<"$SCREEN"; then
+        if wait_for '│ closed 1002' 8 && wait_for '→  op3     FIN 1-- MASK        3  hex:626164'; then
             T send-keys -t tui Escape; sleep 0.2
             T send-keys -t tui / ; T send-keys -t tui -l 'op:close dir:in'; T send-keys -t tui Enter; T send-keys -t tui 4
-            if wait_for 'close frame received' && grep -qF 'code       1002' <<<"$SCREEN" \
-                && grep -qF 'meaning    protocol error' <<<"$SCREEN" && grep -qF 'filter 1/' <<<"$SCREEN"; then
+            if wait_for 'close frame received' && wait_for 'code       1002' \
+                && wait_for 'meaning    protocol error' && wait_for 'filter 1/'; then
                 pass "form: reserved opcode + RSV1 is answered with close 1002, shown in the Close pane (via filter)"
             else
                 fail "form: reserved opcode + RSV1 is answered with close 1002, shown in the Close pane (via filter)" "Close pane"
@@ -466,9 +466,9 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
         T send-keys -t tui c
         wait_for 'close code [reason]: 1000' >/dev/null
         T send-keys -t tui C-u; T send-keys -t tui -l '4000 done here'; T send-keys -t tui Enter; T send-keys -t tui 4
-        if wait_for '│ closed 4000 │' 8 && grep -qF '→  close   FIN --- MASK       11  4000 (private use) "done here"' <<<"$SCREEN" \
-            && grep -qF '←  close   FIN --- ----       11  4000 (private use) "done here"' <<<"$SCREEN" \
-            && grep -qF 'connection #1 closed' <<<"$SCREEN" && grep -qF 'code       4000' <<<"$SCREEN"; then
+        if wait_for '│ closed 4000 │' 8 && wait_for '→  close   FIN --- MASK       11  4000 (private use) "done here"' \
+            && wait_for '←  close   FIN --- ----       11  4000 (private use) "done here"' \
+            && wait_for 'connection #1 closed' && wait_for 'code       4000'; then
             pass "c closes with a chosen code and reason; the Close pane shows it"
         else
             fail "c closes with a chosen code and reason; the Close pane shows it"
