@@ -52,6 +52,66 @@ public final class ServerEndpoint {
     }
 
     public var connectionCount: Int { peers.count }
+
+    // MARK: Sending on one connection
+
+    /// Ids of the connections whose opening handshake completed and whose closing
+    /// handshake has not started, oldest first.
+    public var openConnectionIDs: [Int] {
+        peers.values.filter { $0.connection?.closeState == .open }.map(\.id).sorted()
+    }
+
+    /// The open connection `id`, or nil when it never opened or is over (the send
+    /// methods then do nothing and return false).
+    private func openPeer(_ id: Int) -> Peer? {
+        guard let peer = peers[id], peer.connection != nil else { return nil }
+        return peer
+    }
+
+    /// Sends a text message to connection `id` (split by `options.fragmentSize`).
+    @discardableResult
+    public func sendText(_ text: String, to id: Int) -> Bool {
+        guard let peer = openPeer(id) else { return false }
+        peer.sendText(text)
+        return true
+    }
+
+    /// Sends a data message to connection `id`, in frames of `fragmentSize` when given.
+    @discardableResult
+    public func send(_ opcode: OpCode, payload: [UInt8], fragmentSize: Int? = nil, to id: Int) -> Bool {
+        guard let peer = openPeer(id) else { return false }
+        peer.send(opcode, payload: payload, fragmentSize: fragmentSize)
+        return true
+    }
+
+    /// Writes frames made from frame specs to connection `id` byte for byte, as they are
+    /// (see `FrameSpec`; parse them with `role: .server` for unmasked frames). `done` runs
+    /// once they were handed to the socket, or at once when nothing is sent.
+    @discardableResult
+    public func sendCrafted(_ frames: [CraftedFrame], to id: Int, done: @escaping () -> Void = {}) -> Bool {
+        guard let peer = openPeer(id) else {
+            done()
+            return false
+        }
+        peer.sendCrafted(frames, done: done)
+        return true
+    }
+
+    @discardableResult
+    public func ping(_ payload: [UInt8], to id: Int) -> Bool {
+        guard let peer = openPeer(id) else { return false }
+        peer.sendControl(.ping, payload: payload)
+        return true
+    }
+
+    /// Starts the closing handshake of connection `id` with `code` and `reason` (after
+    /// what was queued before it has gone out).
+    @discardableResult
+    public func close(code: CloseCode = .normalClosure, reason: String = "", connection id: Int) -> Bool {
+        guard let peer = openPeer(id) else { return false }
+        peer.close(code: code, reason: reason)
+        return true
+    }
 }
 
 /// `wscope connect`: one client connection, over TLS for wss:// URLs (`options.tlsClient`).

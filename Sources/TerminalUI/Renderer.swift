@@ -17,20 +17,24 @@ public struct Layout: Equatable, Sendable {
 
     public let width: Int
     public let height: Int
+    /// Rows of the connection list under the status bar (0: not shown).
+    public let connectionListHeight: Int
 
-    public init(width: Int, height: Int) {
+    public init(width: Int, height: Int, connectionListHeight: Int = 0) {
         self.width = width
         self.height = height
+        self.connectionListHeight = connectionListHeight
     }
 
     public var tooSmall: Bool { width < Layout.minimumWidth || height < Layout.minimumHeight }
 
     public var statusY: Int { 0 }
-    public var columnHeaderY: Int { 1 }
-    public var timelineY: Int { 2 }
+    public var connectionListY: Int { 1 }
+    public var columnHeaderY: Int { 1 + connectionListHeight }
+    public var timelineY: Int { columnHeaderY + 1 }
     /// Rows of the timeline (without its title row).
     public var timelineHeight: Int {
-        let middle = height - 2
+        let middle = height - 2 - connectionListHeight
         return max(3, middle / 2) - 1
     }
     public var tabsY: Int { timelineY + timelineHeight }
@@ -54,6 +58,7 @@ public enum Renderer {
             return screen
         }
         drawStatusBar(&screen, state: state, theme: theme)
+        ConnectionList.draw(&screen, state: state, theme: theme)
         drawTimeline(&screen, state: state, theme: theme)
         drawPanes(&screen, state: state, theme: theme)
         if state.prompt == .form { drawForm(&screen, state: state, theme: theme) }
@@ -99,7 +104,7 @@ public enum Renderer {
         var pieces: [Piece] = []
         pieces.append(Piece(text: " wscope \(state.config.mode) ", role: .statusAccent, priority: 0))
         pieces.append(Piece(text: " " + Visible.text(state.config.endpoint) + " ", role: .status, priority: 2))
-        let (label, alert) = connectionLabel(stats)
+        let (label, alert) = connectionLabel(stats, endpoint: state.config.endpoint)
         pieces.append(Piece(text: "│ ", role: .status, priority: 0))
         pieces.append(Piece(text: label, role: alert ? .statusAlert : .status, priority: 0))
         if let version = stats.tlsVersion, stats.tlsUnverified {
@@ -109,6 +114,9 @@ public enum Renderer {
         }
         pieces.append(Piece(text: " │ in \(stats.framesIn) fr \(Format.bytes(stats.bytesIn))", role: .status, priority: 1))
         pieces.append(Piece(text: " │ out \(stats.framesOut) fr \(Format.bytes(stats.bytesOut))", role: .status, priority: 1))
+        if let picked = state.pickedConnection {
+            pieces.append(Piece(text: " │ #\(picked) only", role: .statusAccent, priority: 0))
+        }
         if state.filter != nil {
             pieces.append(Piece(text: " │ filter \(state.rowCount)/\(stats.absorbed)", role: .status, priority: 1))
         }
@@ -149,11 +157,13 @@ public enum Renderer {
         return result
     }
 
-    static func connectionLabel(_ stats: TimelineStats) -> (String, Bool) {
+    /// `endpoint`: what the bar shows already (the address is not repeated).
+    static func connectionLabel(_ stats: TimelineStats, endpoint: String = "") -> (String, Bool) {
         let states = stats.connectionOrder.compactMap { stats.connections[$0] }
         if let listening = stats.listening {
             let open = states.filter { $0 == .open }.count
-            return ("listening \(Visible.text(listening)), \(open) open of \(states.count)", false)
+            let address = endpoint.hasSuffix(listening) ? "" : " " + Visible.text(listening)
+            return ("listening\(address), clients \(open) open of \(states.count)", false)
         }
         guard !states.isEmpty else { return ("idle", false) }
         if states.count == 1 {
@@ -397,6 +407,8 @@ public enum Renderer {
         ("E", "load the selected frame into the form"),
         ("p", "send a ping"),
         ("c", "close the connection (asks for the code)"),
+        ("l", "connection list (listen): pick the connection"),
+        ("", "to show and to send to; Esc shows all again"),
         ("r", "recording on / off"),
         ("Esc", "close a prompt, leave a pane, clear search/filter"),
         ("q  Ctrl-C", "quit (q asks first while recording)"),
@@ -442,6 +454,7 @@ public enum Renderer {
 extension UIState {
     /// The composer's target for the prompt label (no error message when there is none).
     func targetConnectionForDisplay() -> Int? {
+        if let pickedConnection { return stats.connections[pickedConnection]?.isOpen == true ? pickedConnection : nil }
         if let selected = selectedEntry?.event.connectionID, stats.connections[selected]?.isOpen == true { return selected }
         return stats.connectionOrder.last { stats.connections[$0]?.isOpen == true }
     }

@@ -72,7 +72,10 @@ public final class UIState {
 
     public private(set) var width: Int
     public private(set) var height: Int
-    public var layout: Layout { Layout(width: width, height: height) }
+    public var layout: Layout {
+        Layout(width: width, height: height,
+               connectionListHeight: ConnectionList.height(connections: stats.connectionOrder.count, terminalHeight: height))
+    }
 
     // MARK: Rows and selection
 
@@ -120,6 +123,16 @@ public final class UIState {
     /// The first line of the help overlay shown (it scrolls when the terminal is short).
     public private(set) var helpScroll = 0
 
+    // MARK: Connection list (ConnectionList.swift)
+
+    public internal(set) var connections = ConnectionTable()
+    /// The connection picked in the list: only its rows show, and sending keys act on it.
+    public internal(set) var pickedConnection: Int?
+    public internal(set) var connectionListFocused = false
+    /// The list entry under the cursor (0: all connections) and the first one on screen.
+    public internal(set) var connectionListCursor = 0
+    public internal(set) var connectionListTop = 0
+
     public init(source: TimelineSource, config: UIConfig, width: Int = 80, height: Int = 24) {
         self.source = source
         self.config = config
@@ -155,7 +168,8 @@ public final class UIState {
         for index in stats.absorbed..<count {
             let entry = source.timelineEntry(at: index)
             stats.absorb(entry.event)
-            if let filter, filter.matches(entry) { filteredRows?.append(Int32(index)) }
+            connections.absorb(entry.event)
+            if filteredRows != nil, rowPasses(entry) { filteredRows?.append(Int32(index)) }
         }
         if rowCount > 0 {
             if follow || selectedRow == nil { selectedRow = rowCount - 1 }
@@ -205,6 +219,7 @@ public final class UIState {
             if key == .char("q") { return [.quit] }
             return []
         }
+        if connectionListFocused, handleConnectionListKey(key) { return [] }
         if let focus, handlePaneKey(key, pane: focus) { return [] }
         switch key {
         case .char("q"):
@@ -264,6 +279,9 @@ public final class UIState {
         case .char("c"):
             guard requireSending(), targetConnection() != nil else { return [] }
             openPrompt(.close, text: "1000 ")
+        case .char("l"):
+            focus = nil
+            focusConnectionList()
         case .char("r"):
             recording.toggle()
             message = (recording ? "recording on" : "recording off", false)
@@ -277,6 +295,8 @@ public final class UIState {
             } else if filter != nil {
                 applyFilter(nil)
                 message = ("filter cleared", false)
+            } else if pickedConnection != nil {
+                pickConnection(nil)
             }
         default:
             break
@@ -396,6 +416,7 @@ public final class UIState {
             return []
         }
         guard !layout.tooSmall else { return [] }
+        if handleConnectionListMouse(event) { return [] }
         let inTimeline = event.y >= layout.timelineY && event.y < layout.timelineY + layout.timelineHeight
         let inDetail = event.y >= layout.detailY && event.y < layout.detailY + layout.detailHeight
         let detailPane: DetailPane = layout.split && event.x < layout.leftPaneWidth ? .header : shownPane
@@ -575,9 +596,15 @@ public final class UIState {
         return []
     }
 
-    /// The connection a key sends on: the selected row's when it is open, else the newest
-    /// open one. Sets an error message and returns nil when none is open.
+    /// The connection a key sends on: the one picked in the connection list, else the
+    /// selected row's when it is open, else the newest open one. Sets an error message and
+    /// returns nil when that one is not open.
     func targetConnection() -> Int? {
+        if let pickedConnection {
+            if stats.connections[pickedConnection]?.isOpen == true { return pickedConnection }
+            message = ("#\(pickedConnection) is \(stats.connections[pickedConnection]?.label ?? "gone"): Esc shows every connection", true)
+            return nil
+        }
         if let selected = selectedEntry?.event.connectionID, stats.connections[selected]?.isOpen == true {
             return selected
         }
@@ -597,9 +624,9 @@ public final class UIState {
     func applyFilter(_ newFilter: Filter?) {
         let selectedEntryIndex = selectedRow.map { entryIndex(ofRow: $0) }
         filter = newFilter?.isEmpty == true ? nil : newFilter
-        if let filter {
+        if filter != nil || pickedConnection != nil {
             var rows: [Int32] = []
-            for index in 0..<stats.absorbed where filter.matches(source.timelineEntry(at: index)) {
+            for index in 0..<stats.absorbed where rowPasses(source.timelineEntry(at: index)) {
                 rows.append(Int32(index))
             }
             filteredRows = rows
