@@ -739,4 +739,75 @@ else
     fail "--no-tui prints the line output and exits" "exit $status"
 fi
 
+# --- wscope listen: two Python websockets clients, the connection list, sending to one ----
+# Tests/CLI/listen_client.py writes "open", each message it receives and "closed: CODE
+# REASON" to its file, so that what reached which client is checked on the client's side.
+listen_case() {
+    local py=$ROOT/.build-venv/bin/python port pids=() name
+    T kill-session -t tui >/dev/null 2>&1
+    T new-session -d -s tui -x 120 -y 40 \
+        "'$WSCOPE' listen 0; echo EXIT=\$?; echo STTY=\$(stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo|isig|icrnl)\$' | tr '\n' ' '); sleep 600"
+    if ! wait_for 'listening on 127.0.0.1:' 8; then fail "listen: the TUI starts"; return; fi
+    port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' <<<"$SCREEN" | head -1 | sed 's/.*://')
+    # One after the other, so that wscope numbers them #1 (A) and #2 (B).
+    for name in a b; do
+        "$py" "$ROOT/Tests/CLI/listen_client.py" "ws://127.0.0.1:$port/$name" "$TMP/listen-$name.txt" >/dev/null 2>&1 &
+        pids+=($!)
+        for _ in $(seq 50); do grep -qx open "$TMP/listen-$name.txt" 2>/dev/null && break; sleep 0.1; done
+    done
+    if wait_for '2 of 2 clients open' 8 \
+        && grep -qE '^   #1    127\.0\.0\.1:[0-9]+ +open ' <<<"$SCREEN" \
+        && grep -qE '^   #2    127\.0\.0\.1:[0-9]+ +open ' <<<"$SCREEN" \
+        && grep -qF ' ▸ all   every connection: 2 open of 2' <<<"$SCREEN" \
+        && grep -qF 'DIR CONN OPCODE' <<<"$SCREEN" \
+        && grep -qE '•  #2   #2 open 127\.0\.0\.1:[0-9]+ /b' <<<"$SCREEN"; then
+        pass "listen: two Python clients in the connection list, connection column in the timeline"
+    else
+        fail "listen: two Python clients in the connection list, connection column in the timeline"
+    fi
+
+    # Pick #2 in the list (l, down past "all" and #1, Enter), then compose a text.
+    T send-keys -t tui l j j Enter
+    wait_for '#2 only' >/dev/null
+    T send-keys -t tui i; T send-keys -t tui -l 'only for B'; T send-keys -t tui Enter
+    local got_b=0
+    for _ in $(seq 50); do grep -qxF "text: 'only for B'" "$TMP/listen-b.txt" && got_b=1 && break; sleep 0.1; done
+    if [ $got_b = 1 ] && wait_for 'sent text, 10 bytes on #2' \
+        && grep -qE '→  #2   text    FIN --- ----       10  "only for B"' <<<"$SCREEN" \
+        && ! grep -q '^text:' "$TMP/listen-a.txt" \
+        && ! grep -qF '#1   ' <<<"$(sed -n '7,$p' <<<"$SCREEN")"; then
+        pass "listen: pick #2 in the connection list; the composer's text reaches that client only"
+    else
+        SCREEN+=$'\n'"client A: $(tr '\n' '|' <"$TMP/listen-a.txt") client B: $(tr '\n' '|' <"$TMP/listen-b.txt")"
+        fail "listen: pick #2 in the connection list; the composer's text reaches that client only"
+    fi
+
+    # Close the picked connection with 4000 from the TUI.
+    T send-keys -t tui Escape c C-u; T send-keys -t tui -l '4000 from the TUI'; T send-keys -t tui Enter
+    local closed_b=0
+    for _ in $(seq 50); do grep -qxF 'closed: 4000 from the TUI' "$TMP/listen-b.txt" && closed_b=1 && break; sleep 0.1; done
+    if [ $closed_b = 1 ] && wait_for_regex '^ ▸ #2    127\.0\.0\.1:[0-9]+ +closed 4000 ' \
+        && grep -qF '1 of 2 clients open' <<<"$SCREEN" \
+        && ! grep -q '^closed' "$TMP/listen-a.txt"; then
+        pass "listen: c closes the picked client with 4000 (the client sees 4000)"
+    else
+        SCREEN+=$'\n'"client A: $(tr '\n' '|' <"$TMP/listen-a.txt") client B: $(tr '\n' '|' <"$TMP/listen-b.txt")"
+        fail "listen: c closes the picked client with 4000 (the client sees 4000)"
+    fi
+
+    quit_and_check "listen: q quits and restores the terminal" q
+    local closed_a=0
+    for _ in $(seq 30); do grep -qxF 'closed: 1001 wscope quit' "$TMP/listen-a.txt" && closed_a=1 && break; sleep 0.1; done
+    if [ $closed_a = 1 ]; then
+        pass "listen: quitting closes the other client with 1001"
+    else
+        SCREEN="client A: $(tr '\n' '|' <"$TMP/listen-a.txt")"
+        fail "listen: quitting closes the other client with 1001"
+    fi
+    kill "${pids[@]}" 2>/dev/null
+    wait "${pids[@]}" 2>/dev/null
+}
+listen_case
+# --- end of the listen cases ------------------------------------------------------------
+
 summary

@@ -136,7 +136,7 @@ public enum ConnectionList {
 
     /// The extensions column taking what is left, then the frame counts right-aligned.
     private static func columns(extensions: String, frames: String, width: Int) -> String {
-        let extensionsWidth = max(0, width - framesWidth - 1)
+        let extensionsWidth = max(0, width - framesWidth)
         guard extensionsWidth >= 4 else { return DisplayWidth.rightAligned(frames, max(0, width - 1)) }
         return DisplayWidth.fit(extensions, extensionsWidth - 1, ellipsis: true) + " " + DisplayWidth.rightAligned(frames, framesWidth)
     }

@@ -162,8 +162,9 @@ public enum Renderer {
         let states = stats.connectionOrder.compactMap { stats.connections[$0] }
         if let listening = stats.listening {
             let open = states.filter { $0 == .open }.count
-            let address = endpoint.hasSuffix(listening) ? "" : " " + Visible.text(listening)
-            return ("listening\(address), clients \(open) open of \(states.count)", false)
+            let clients = "\(open) of \(states.count) clients open"
+            // The endpoint shows the address already when it is the listening URL.
+            return (endpoint.hasSuffix(listening) ? clients : "listening \(Visible.text(listening)), \(clients)", false)
         }
         guard !states.isEmpty else { return ("idle", false) }
         if states.count == 1 {

@@ -126,9 +126,12 @@ import WebSocket
     @Test func connectionColumnAppearsWithSeveralConnections() {
         let ui = state(timeline([frameEvent("text:one", connection: 1), frameEvent("text:two", connection: 2)]))
         let screen = render(ui)
-        #expect(screen.line(1).contains("DIR CONN OPCODE"))
-        #expect(screen.lines[4] == "     0.125  →  #1   text    FIN --- MASK        3  \"one\"")
-        #expect(screen.lines[5] == "     0.225  →  #2   text    FIN --- MASK        3  \"two\"")
+        // Under the connection list (title, all, #1, #2).
+        #expect(ui.layout.columnHeaderY == 5)
+        #expect(screen.line(5).contains("DIR CONN OPCODE"))
+        #expect(screen.lines[8] == "     0.125  →  #1   text    FIN --- MASK        3  \"one\"")
+        #expect(screen.lines[9] == "     0.225  →  #2   text    FIN --- MASK        3  \"two\"")
+        #expect(Renderer.columnTitles(showConnection: false) == "      TIME DIR OPCODE  FIN RSV MASK   LENGTH  PAYLOAD")
     }
 
     @Test func escapeSequencesInPayloadsAreShownNotSent() {

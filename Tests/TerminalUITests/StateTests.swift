@@ -285,12 +285,15 @@ import WebSocket
         #expect(ui.selectedRow == 2)  // wraps
         ui.handle(.char("N"))
         #expect(ui.selectedRow == 3)
-        // Matching rows are marked in the gutter.
+        // Matching rows are marked in the gutter (the timeline starts under the
+        // connection list: this timeline has two connections).
         let screen = render(ui)
-        #expect(screen.line(4).hasPrefix("*"))
-        #expect(screen.line(5).hasPrefix("*"))
-        #expect(screen.line(6).hasPrefix(" "))
-        #expect(screen[0, 4].style == Theme.standard[.match])
+        let y = ui.layout.timelineY
+        #expect(y == 6)
+        #expect(screen.line(y + 2).hasPrefix("*"))
+        #expect(screen.line(y + 3).hasPrefix("*"))
+        #expect(screen.line(y + 4).hasPrefix(" "))
+        #expect(screen[0, y + 2].style == Theme.standard[.match])
         ui.handle(.char("s"))
         ui.handle(.ctrl("u"))
         ui.type("nothing-like-this")
