@@ -808,6 +808,40 @@ listen_case() {
     wait "${pids[@]}" 2>/dev/null
 }
 listen_case
+
+# --echo with the TUI up: a client's messages come back, the UI shows both directions, and
+# --record keeps what the UI shows.
+listen_echo_case() {
+    local py=$ROOT/.build-venv/bin/python port output
+    T kill-session -t tui >/dev/null 2>&1
+    T new-session -d -s tui -x 120 -y 40 \
+        "'$WSCOPE' listen 0 --echo --record '$TMP/listen-echo.jsonl'; echo EXIT=\$?; sleep 600"
+    if ! wait_for 'listening on 127.0.0.1:' 8; then fail "listen --echo: the TUI starts"; return; fi
+    port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' <<<"$SCREEN" | head -1 | sed 's/.*://')
+    output=$(timeout 20 "$py" "$ROOT/Tests/CLI/py_peer.py" send "ws://127.0.0.1:$port/echo" 'echo me ✓' 2>&1)
+    if grep -qF 'echo 1 ok' <<<"$output" \
+        && wait_for '#1 closed 1000' \
+        && grep -qF '←  text    FIN --- MASK       11  "echo me ✓"' <<<"$SCREEN" \
+        && grep -qF '→  text    FIN --- ----       11  "echo me ✓"' <<<"$SCREEN" \
+        && grep -qF '● REC' <<<"$SCREEN"; then
+        pass "listen --echo --record: a Python client's message comes back; both rows shown"
+    else
+        SCREEN+=$'\n'"client: $output"
+        fail "listen --echo --record: a Python client's message comes back; both rows shown"
+    fi
+    # q asks while recording; y quits.
+    T send-keys -t tui q
+    wait_for 'quit? (y/n)' >/dev/null
+    T send-keys -t tui y
+    # "echo me ✓" in base64, received and sent back.
+    if wait_for 'EXIT=0' 8 && [ "$(grep -cF '"payload":"ZWNobyBtZSDinJM="' "$TMP/listen-echo.jsonl" 2>/dev/null)" = 2 ] \
+        && grep -qF '"type":"close","conn":1' "$TMP/listen-echo.jsonl"; then
+        pass "listen --echo --record: q, y quits; the recording holds the exchange"
+    else
+        fail "listen --echo --record: q, y quits; the recording holds the exchange"
+    fi
+}
+listen_echo_case
 # --- end of the listen cases ------------------------------------------------------------
 
 summary

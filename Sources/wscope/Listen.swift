@@ -71,7 +71,11 @@ extension Listen {
     func runTUI(loop: EventLoop, hostPort: HostPort, options: EndpointOptions) {
         let chosenTheme: Theme
         do { chosenTheme = try theme.map { try Theme.load($0) } ?? .standard } catch { fail("\(error)") }
-        let session = connection.makeSession(mode: "listen", endpoint: hostPort.description, printing: false)
+        // The `r` key's switch writes the recording (`--record` starts it on), not makeSession.
+        var sessionOptions = connection
+        sessionOptions.record = nil
+        let session = sessionOptions.makeSession(mode: "listen", endpoint: hostPort.description, printing: false)
+        let recording = RecordingSwitch(session: session, mode: "listen", endpoint: hostPort.description, path: connection.record)
         let server = ServerEndpoint(loop: loop, options: options, report: session.record)
         do {
             try server.start(host: hostPort.host, port: hostPort.port)
@@ -82,8 +86,8 @@ extension Listen {
         let bound = HostPort(host: hostPort.host, port: server.localPort ?? hostPort.port)
         let endpoint = (options.tlsServer == nil ? "ws://" : "wss://") + bound.description
         let uiOptions = TerminalApp.Options(
-            config: UIConfig(mode: "listen", endpoint: endpoint, role: .server, recording: connection.record != nil),
-            theme: chosenTheme, themeIsExplicit: theme != nil)
+            config: UIConfig(mode: "listen", endpoint: endpoint, role: .server, recording: recording.isOn),
+            theme: chosenTheme, themeIsExplicit: theme != nil, onRecordingChange: recording.set)
         do {
             try TerminalApp.run(loop: loop, session: session, controls: server, options: uiOptions)
         } catch {
