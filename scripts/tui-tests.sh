@@ -652,14 +652,21 @@ else
     fail "replay browsing: the Close pane shows the recorded close code"
 fi
 
-# Nothing is sent from a recording.
+# Nothing is sent from a recording, nor recorded again.
 T send-keys -t tui Escape
 sleep 0.2
 T send-keys -t tui i
 if wait_for 'this timeline is read-only'; then
-    pass "replay browsing: the sending keys say the timeline is read-only"
+    T send-keys -t tui Escape
+    sleep 0.2
+    T send-keys -t tui r
+    if wait_for 'this is a recording already: nothing new to record' && grep -qF '○ rec' <<<"$SCREEN"; then
+        pass "replay browsing: the sending keys say the timeline is read-only; r records nothing"
+    else
+        fail "replay browsing: the sending keys say the timeline is read-only; r records nothing" "r"
+    fi
 else
-    fail "replay browsing: the sending keys say the timeline is read-only"
+    fail "replay browsing: the sending keys say the timeline is read-only; r records nothing"
 fi
 T send-keys -t tui Escape
 quit_and_check "replay browsing: q quits and restores the terminal" q
@@ -705,8 +712,8 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 if [ -n "$port" ]; then
-    start_replay recordings/malformed.jsonl --to "ws://127.0.0.1:$port/"
-    if wait_for 'replay of 1 connection done (q quits)' 8 \
+    start_replay recordings/malformed.jsonl --to "ws://127.0.0.1:$port/" --record "$TMP/replay-to.jsonl"
+    if wait_for 'replay of 1 connection done (q quits)' 8 && grep -qF '● REC' <<<"$SCREEN" \
         && grep -qE "^ wscope replay  ws://127\.0\.0\.1:$port/ │ closed 1002 " <<<"$SCREEN" \
         && grep -qF '→  text    FIN 1-- MASK        2  hex:6869' <<<"$SCREEN" \
         && grep -qE '←  close   FIN --- ----       [ 0-9]{2}  1002 \(protocol error\)' <<<"$SCREEN"; then
@@ -714,7 +721,18 @@ if [ -n "$port" ]; then
     else
         fail "replay --to in the UI: the live server's 1002 is shown; the UI stays up"
     fi
-    quit_and_check "replay --to in the UI: q quits and restores the terminal" q
+    T send-keys -t tui q
+    if wait_for 'a recording is open: quit? (y/n)'; then
+        quit_and_check "replay --to --record in the UI: q asks, y quits and restores the terminal" y
+        if "$WSCOPE" dump "$TMP/replay-to.jsonl" 2>&1 | grep -qE '#1 <- close .*1002 \(protocol error\)'; then
+            pass "replay --to --record in the UI: the recording holds the live 1002"
+        else
+            SCREEN=$("$WSCOPE" dump "$TMP/replay-to.jsonl" 2>&1)
+            fail "replay --to --record in the UI: the recording holds the live 1002"
+        fi
+    else
+        fail "replay --to --record in the UI: q asks, y quits and restores the terminal" "no question"
+    fi
 else
     SCREEN=$(cat "$TMP/replay-listen.log")
     fail "replay --to in the UI: the live server's 1002 is shown; the UI stays up" "wscope listen printed no port"

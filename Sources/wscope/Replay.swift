@@ -158,17 +158,22 @@ struct Replay: ParsableCommand {
     /// the replay (the current connection is closed politely).
     private func replayToTUI(loop: EventLoop, target: WebSocketURL, script: ReplayScript, options: ReplayClient.Options) {
         let chosenTheme = loadTheme()
-        let session = connection.makeSession(mode: "connect", endpoint: target.description, printing: false)
+        // The `r` key's switch writes the recording (`--record` starts it on), as in `connect`;
+        // recorded as a 'connect' session, so it can be replayed again.
+        var sessionOptions = connection
+        sessionOptions.record = nil
+        let session = sessionOptions.makeSession(mode: "connect", endpoint: target.description, printing: false)
+        let recording = RecordingSwitch(session: session, mode: "connect", endpoint: target.description, path: connection.record)
         let replay = ReplayClient(loop: loop, url: target, script: script, options: options, report: session.record)
         var status: Int32 = 0
         var finished = false
         var quitting = false
         let config = UIConfig(mode: "replay", endpoint: target.description, role: .client, canSend: false,
-                              recording: connection.record != nil)
+                              recording: recording.isOn)
         let app = TerminalApp(
             loop: loop, session: session, controls: nil,
             options: TerminalApp.Options(
-                config: config, theme: chosenTheme, themeIsExplicit: theme != nil,
+                config: config, theme: chosenTheme, themeIsExplicit: theme != nil, onRecordingChange: recording.set,
                 onQuit: {
                     quitting = true
                     if finished { return loop.stop() }
@@ -186,8 +191,9 @@ struct Replay: ParsableCommand {
                 "replay of \(count) connection\(count == 1 ? "" : "s") done" + (allOpened ? "" : ", not every one opened") + " (q quits)",
                 isError: !allOpened)
         }
-        do { try app.start() } catch { fail("\(error)") }
+        // Before start: on the first screen.
         if let warning = script.warnings.first { app.showMessage("\(file): \(warning)", isError: true) }
+        do { try app.start() } catch { fail("\(error)") }
         replay.start()
         do { try loop.run() } catch {
             app.stop()
@@ -259,14 +265,18 @@ struct Replay: ParsableCommand {
         // A listen recording's own frames were the server's.
         let config = UIConfig(mode: "replay", endpoint: header.endpoint, role: header.mode == "listen" ? .server : .client,
                               canSend: false)
-        let app = TerminalApp(loop: loop, timeline: timeline, controls: nil,
-                              options: TerminalApp.Options(config: config, theme: chosenTheme, themeIsExplicit: theme != nil))
-        do { try app.start() } catch { fail("\(error)") }
+        let app = TerminalApp(
+            loop: loop, timeline: timeline, controls: nil,
+            options: TerminalApp.Options(
+                config: config, theme: chosenTheme, themeIsExplicit: theme != nil,
+                onRecordingChange: { _ in RecordingChange(isOn: false, message: "this is a recording already: nothing new to record") }))
+        // Before start: on the first screen.
         if let warning = reader.warnings.first {
             app.showMessage("\(file): \(warning)", isError: true)
         } else {
             app.showMessage("\(file): \(header.mode) recording of \(header.start), \(timeline.timelineCount) events (read-only)")
         }
+        do { try app.start() } catch { fail("\(error)") }
         do { try loop.run() } catch {
             app.stop()
             fail("\(error)")
