@@ -123,8 +123,14 @@ public enum Renderer {
         if let version = stats.tlsVersion, !stats.tlsUnverified {
             pieces.append(Piece(text: " │ \(Visible.text(version))", role: .status, priority: 3))
         }
-        pieces.append(Piece(text: " │ proto " + (stats.subprotocol.map { Visible.text($0) } ?? "-"), role: .status, priority: 3))
-        pieces.append(Piece(text: " │ ext " + (stats.extensions.map { Visible.text($0) } ?? "-"), role: .status, priority: 3))
+        // The newest connection's, or the picked one's when the connection list has a pick.
+        var subprotocol = stats.subprotocol, extensions = stats.extensions
+        if let picked = state.pickedConnection, let summary = state.connections[picked] {
+            subprotocol = summary.subprotocol
+            extensions = summary.extensions
+        }
+        pieces.append(Piece(text: " │ proto " + (subprotocol.map { Visible.text($0) } ?? "-"), role: .status, priority: 3))
+        pieces.append(Piece(text: " │ ext " + (extensions.map { Visible.text($0) } ?? "-"), role: .status, priority: 3))
         var right: [Piece] = []
         if state.follow { right.append(Piece(text: " FOLLOW ", role: .status, priority: 1)) }
         right.append(state.recording ? Piece(text: " ● REC ", role: .statusRecording, priority: 0)
