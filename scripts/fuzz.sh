@@ -105,9 +105,12 @@ build_core() {
 }
 
 # The Inspector module as the fuzzers need it: the frame-spec language, recordings, HAR
-# and what they use (the rest of Inspector pulls in the transport and OpenSSL).
+# and what they use. Of the transport, events only name TLSInfo (a recording's "tls"
+# event), which is plain data: a WebSocketTransport module of that file alone keeps
+# OpenSSL and the event loop out of the fuzzers.
 build_inspector() {
     build_core
+    build_library WebSocketTransport -- Sources/WebSocketTransport/TLSInfo.swift
     local I=Sources/Inspector
     build_library Inspector -- $I/FrameSpec.swift $I/Recording*.swift $I/HAR.swift $I/JSON*.swift \
         $I/SafeText.swift $I/SessionEvent.swift $I/EventLine.swift
@@ -205,13 +208,13 @@ for target in "${TARGETS[@]}"; do
             ;;
         frame-spec)
             build_inspector
-            build_fuzzer frame-spec Fuzz/FrameSpecFuzz/main.swift FrameSpecFuzz -lInspector -lWebSocket
+            build_fuzzer frame-spec Fuzz/FrameSpecFuzz/main.swift FrameSpecFuzz -lInspector -lWebSocketTransport -lWebSocket
             [ $BUILD_ONLY -eq 1 ] && continue
             line=$(run_fuzzer frame-spec -max_len=512 -dict=Fuzz/FrameSpecFuzz/framespec.dict) || FAILED=1
             ;;
         recording)
             build_inspector
-            build_fuzzer recording Fuzz/RecordingFuzz/main.swift RecordingFuzz -lInspector -lWebSocket
+            build_fuzzer recording Fuzz/RecordingFuzz/main.swift RecordingFuzz -lInspector -lWebSocketTransport -lWebSocket
             [ $BUILD_ONLY -eq 1 ] && continue
             line=$(run_fuzzer recording -max_len=8192 -dict=Fuzz/RecordingFuzz/recording.dict) || FAILED=1
             ;;
