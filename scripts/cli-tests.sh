@@ -1003,7 +1003,7 @@ print(f"{(t[-1] - t[0]) / 1e9:.3f}")' "$ROOT/recordings/echo.jsonl")
 
     # The mock server: the recorded answers for a Python client, then a Node client (one
     # after the other), then two Node clients at once (each holds its connection open for
-    # a second before its first message); each gets the whole script.
+    # two seconds before its first message); each gets the whole script.
     "$PYTHON" "$CLI/jsonl_tool.py" steps <("$WSCOPE" dump --json "$ROOT/recordings/echo.jsonl") >"$TMP/echo.steps"
     port=$(free_port)
     bg replay.serve "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --serve "127.0.0.1:$port" --no-tui
@@ -1023,9 +1023,9 @@ print(f"{(t[-1] - t[0]) / 1e9:.3f}")' "$ROOT/recordings/echo.jsonl")
     else
         fail replay/serve-node-client-next "the Node client did not get the recorded answers (exit $RC)" "$OUT" "$ERR" "$serve_log"
     fi
-    bg replay.serve.at-once-a node "$CLI/node_peer.js" expect "ws://127.0.0.1:$port/echo" "$TMP/echo.steps" --hold 1
+    bg replay.serve.at-once-a node "$CLI/node_peer.js" expect "ws://127.0.0.1:$port/echo" "$TMP/echo.steps" --hold 2
     a=$LAST_PID
-    bg replay.serve.at-once-b node "$CLI/node_peer.js" expect "ws://127.0.0.1:$port/echo" "$TMP/echo.steps" --hold 1
+    bg replay.serve.at-once-b node "$CLI/node_peer.js" expect "ws://127.0.0.1:$port/echo" "$TMP/echo.steps" --hold 2
     b=$LAST_PID
     wait "$a"; rca=$?; forget "$a"
     wait "$b"; rcb=$?; forget "$b"
