@@ -61,13 +61,26 @@ fail() {
 
 capture() { SCREEN=$(T capture-pane -p -t tui 2>/dev/null); }
 
+# settle: captures until two captures 0.15 s apart are equal (at most ~0.6 s), so that the
+# checks after a wait see a whole frame, not one caught while ncurses is still drawing.
+settle() {
+    local previous i
+    for ((i = 0; i < 4; i++)); do
+        previous=$SCREEN
+        sleep 0.15
+        capture
+        [ "$SCREEN" = "$previous" ] && return 0
+    done
+    return 0
+}
+
 # wait_for TEXT [SECONDS]: polls the screen until it shows TEXT (fixed string).
 wait_for() {
     local text=$1 limit=${2:-6} start
     start=$(date +%s%N)
     while :; do
         capture
-        if grep -qF -- "$text" <<<"$SCREEN"; then return 0; fi
+        if grep -qF -- "$text" <<<"$SCREEN"; then settle; if grep -qF -- "$text" <<<"$SCREEN"; then return 0; fi; fi
         if [ $(( ($(date +%s%N) - start) / 1000000 )) -ge $((limit * 1000)) ]; then return 1; fi
         sleep 0.1
     done
@@ -79,7 +92,7 @@ wait_for_regex() {
     start=$(date +%s%N)
     while :; do
         capture
-        if grep -qE -- "$regex" <<<"$SCREEN"; then return 0; fi
+        if grep -qE -- "$regex" <<<"$SCREEN"; then settle; if grep -qE -- "$regex" <<<"$SCREEN"; then return 0; fi; fi
         if [ $(( ($(date +%s%N) - start) / 1000000 )) -ge $((limit * 1000)) ]; then return 1; fi
         sleep 0.1
     done
@@ -93,7 +106,7 @@ wait_for_count() {
     start=$(date +%s%N)
     while :; do
         capture
-        if [ "$(count "$text")" -ge "$wanted" ]; then return 0; fi
+        if [ "$(count "$text")" -ge "$wanted" ]; then settle; if [ "$(count "$text")" -ge "$wanted" ]; then return 0; fi; fi
         if [ $(( ($(date +%s%N) - start) / 1000000 )) -ge $((limit * 1000)) ]; then return 1; fi
         sleep 0.1
     done
