@@ -1,3 +1,4 @@
+import Glibc
 import Inspector
 import WebSocket
 
@@ -151,7 +152,7 @@ public struct ComposerForm: Equatable, Sendable {
 
     /// Builds the frames. `readFile` reads `@file` payloads; `randomKey` makes keys when
     /// the mask key is empty.
-    public func build(role: Role, readFile: @escaping FrameSpec.FileReader = FrameSpec.readFile,
+    public func build(role: Role, readFile: @escaping FrameSpec.FileReader = ComposerForm.readFile,
                       randomKey: () -> UInt32 = Cipher.randomKey) -> Build {
         let specs: [String]
         switch self.specs(role: role, readFile: readFile) {
@@ -321,6 +322,32 @@ public struct ComposerForm: Equatable, Sendable {
             }
         }
         return out
+    }
+
+    // MARK: Files
+
+    /// Largest `@file` payload the composer reads.
+    public static let maximumFileBytes = 64 << 20
+
+    struct FileError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Reads an `@file` payload for the composer, which runs on the UI's thread: only a
+    /// regular file of at most `maximumFileBytes`, so that `/dev/zero`, a FIFO or a
+    /// terminal never blocks the UI or fills memory.
+    public static func readFile(_ path: String) throws -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw FileError(description: "cannot read '\(path)': \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw FileError(description: "'\(path)' is not a regular file")
+        }
+        guard info.st_size <= maximumFileBytes else {
+            throw FileError(description: "'\(path)' has \(info.st_size) bytes, the composer takes at most \(maximumFileBytes)")
+        }
+        return try FrameSpec.readFile(path)
     }
 
     // MARK: Loading

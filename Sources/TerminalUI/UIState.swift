@@ -713,7 +713,7 @@ public final class UIState {
         }
         guard let connection = targetConnection() else { return [] }
         do {
-            let frame = try FrameSpec.parse(spec, role: config.role)
+            let frame = try FrameSpec.parse(spec, role: config.role, readFile: ComposerForm.readFile)
             remember(spec)
             follow = true
             message = ("resent: \(Visible.text(spec.count > 60 ? String(spec.prefix(59)) + "…" : spec))" + connectionSuffix(connection), false)
@@ -894,7 +894,7 @@ public enum Composer {
         let kind = line.prefix { $0 != ":" && $0 != ";" }.lowercased()
         guard isKind(kind) else { return .text(line) }
         do {
-            return .frames([try FrameSpec.parse(line, role: role)])
+            return .frames([try FrameSpec.parse(line, role: role, readFile: ComposerForm.readFile)])
         } catch {
             return .failure("frame spec: \(error.message) (column \(error.column))")
         }

@@ -352,6 +352,33 @@ extension UIState {
         #expect(loaded.payloadMode == .file && loaded.payload.text == path && loaded.maskKey.text == "00000000")
     }
 
+    @Test func onlyRegularFilesAreRead() {
+        // /dev/zero never ends and a FIFO blocks: the UI's thread must not read them.
+        var form = ComposerForm(role: .client)
+        form.payloadMode = .file
+        for (path, reason) in [("/dev/zero", "'/dev/zero' is not a regular file"), ("/tmp", "'/tmp' is not a regular file")] {
+            form.payload.set(path)
+            guard case .failure(.payload, let message) = form.build(role: .client) else {
+                Issue.record("expected a payload error for \(path)")
+                continue
+            }
+            #expect(message.contains(reason), "\(message)")
+            form.fragmentSize.set("4")  // the fragmenting path reads too
+            guard case .failure(.payload, let fragmented) = form.build(role: .client) else {
+                Issue.record("expected a payload error for \(path) in fragments")
+                continue
+            }
+            #expect(fragmented.contains(reason))
+            form.fragmentSize.set("")
+        }
+        // The composer line too.
+        let ui = state(demoTimeline())
+        ui.handle(.char("i"))
+        ui.type("binary:@/dev/zero")
+        #expect(ui.handle(.enter) == [])
+        #expect(ui.message?.text.contains("'/dev/zero' is not a regular file") == true)
+    }
+
     @Test func tooManyFragments() {
         var form = ComposerForm(role: .server)
         form.payload.set(String(repeating: "x", count: ComposerForm.maximumFragments + 1))
