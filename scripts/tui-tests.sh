@@ -716,8 +716,9 @@ quit_and_check "replay browsing malformed.jsonl: q quits and restores the termin
 # --to in the terminal UI: the malformed frames go to a live server (wscope listen --echo),
 # which fails the connection with 1002 after the RSV1 frame now as it did then (the frames
 # recorded after it may or may not go out before that close arrives); the UI stays up.
-"$WSCOPE" listen 127.0.0.1:0 --echo --no-tui </dev/null >"$TMP/replay-listen.log" 2>&1 &
-listen_pid=$!
+# Under timeout: it cannot outlive the run, whatever happens to this script.
+timeout 120 "$WSCOPE" listen 127.0.0.1:0 --echo --no-tui </dev/null >"$TMP/replay-listen.log" 2>&1 &
+replay_server_pid=$!
 port=""
 for _ in $(seq 100); do
     port=$(head -n 1 "$TMP/replay-listen.log" 2>/dev/null | sed -n -E 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p')
@@ -750,8 +751,8 @@ else
     SCREEN=$(cat "$TMP/replay-listen.log")
     fail "replay --to in the UI: the live server's 1002 is shown; the UI stays up" "wscope listen printed no port"
 fi
-kill "$listen_pid" 2>/dev/null
-wait "$listen_pid" 2>/dev/null
+kill "$replay_server_pid" 2>/dev/null
+wait "$replay_server_pid" 2>/dev/null
 
 # Without a terminal the TUI refuses to start; --no-tui keeps the line output.
 output=$("$WSCOPE" demo </dev/null 2>&1 | cat)
