@@ -200,6 +200,24 @@ extension UIState {
         #expect(screen.line(9).hasPrefix(" payload ‹text › [abcdefgh"))
         #expect(screen.line(10).trimmingTrailingSpaces == " specs text:ab;fin=0")
         #expect(screen.lines.allSatisfy { DisplayWidth.of($0) <= 60 })
+        // Under a listen connection list the form starts lower and still fits.
+        let opened: [SessionEvent] = (2...4).map {
+            .opened(connection: $0, peer: "p\($0)", request: "GET / HTTP/1.1\r\n\r\n", response: "", subprotocol: nil, extensions: nil)
+        }
+        for height in [12, 16, 24] {
+            let listen = UIState(source: timeline(opened), config: UIConfig(mode: "listen", endpoint: "0:9001", role: .server),
+                                 width: 60, height: height)
+            listen.handle(.char("m"))
+            listen.focusForm(on: .payload)
+            listen.type("hi")
+            let screen = render(listen)
+            #expect(screen.lines.allSatisfy { DisplayWidth.of($0) <= 60 })
+            #expect(screen.line(listen.layout.tabsY).hasPrefix(" Frame composer"))
+            #expect(screen.line(listen.layout.bottomY).hasPrefix("form> "))
+            if listen.layout.bottomY - listen.layout.tabsY > 4 {
+                #expect(screen.line(listen.layout.tabsY + 4).trimmingTrailingSpaces == " spec  text:hi")
+            }
+        }
         // With room, every spec, then "… more", then the wire line.
         let tall = state(demoTimeline(), width: 100, height: 30)
         tall.handle(.char("m"))
