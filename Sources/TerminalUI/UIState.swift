@@ -264,7 +264,13 @@ public final class UIState {
         case .char("E"):
             guard requireSending() else { return [] }
             guard let loaded = selectedFrameForm() else {
-                message = ("the selected row is not a frame", true)
+                if let spec = selectedFrameSpec() {
+                    // Raw bytes have no header fields for the form: edit them as a line.
+                    openPrompt(.composer, text: spec)
+                    message = ("raw bytes: edit them here, Enter sends", false)
+                } else {
+                    message = ("the selected row is not a frame", true)
+                }
                 return []
             }
             openForm(loaded)

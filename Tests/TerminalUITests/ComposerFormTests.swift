@@ -434,6 +434,11 @@ extension UIState {
         ui.select(row: 0)
         ui.handle(.char("E"))
         #expect(ui.prompt == nil && ui.message?.text == "the selected row is not a frame")
+        // Raw bytes we sent go to the composer line as a raw: spec.
+        let raw = state(timeline([.rawSent(connection: 1, wire: [0x81, 0x00])]))
+        raw.select(row: 2)
+        raw.handle(.char("E"))
+        #expect(raw.prompt == .composer && raw.editor.text == "raw:8100")
     }
 
     @Test func lineAndFormSwitch() {
