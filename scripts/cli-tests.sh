@@ -986,15 +986,20 @@ print(f"{(t[-1] - t[0]) / 1e9:.3f}")' "$ROOT/recordings/echo.jsonl")
             node) server=(node "$ROOT/Tests/Interop/node_echo_server.js" --port 0) ;;
         esac
         if start_server "replay.malformed.$kind" "${server[@]}"; then
-            run "replay.malformed.$kind.to" "$WSCOPE" replay "$ROOT/recordings/malformed.jsonl" --to "ws://127.0.0.1:$PORT/" --no-tui
+            run "replay.malformed.$kind.to" "$WSCOPE" replay "$ROOT/recordings/malformed.jsonl" --to "ws://127.0.0.1:$PORT/" --no-tui \
+                --record "$TMP/replay-malformed-$kind.jsonl"
             stop "$SERVER_PID"
             reason=$(crash_reason "$RC" "$OUT" "$ERR")
+            # At least the valid text and the RSV1 frame went out (the ones after it race
+            # the server's close), each byte for byte.
             if [ -n "$reason" ] || [ "$RC" -ne 0 ]; then
                 fail "replay/malformed-$kind-1002" "wscope replay --to exited $RC $reason" "$OUT" "$ERR"
-            elif grep -q -E '^#1 -> text +FIN RSV1 ' "$OUT" && grep -q -E '^#1 <- close .*1002' "$OUT" && grep -q -E '^#1 closed 1002' "$OUT"; then
-                pass "replay/malformed-$kind-1002" "$(grep -m 1 -E '^#1 <- close' "$OUT" | cut -c 1-100)"
-            else
+            elif ! grep -q -E '^#1 -> text +FIN RSV1 ' "$OUT" || ! grep -q -E '^#1 <- close .*1002' "$OUT" || ! grep -q -E '^#1 closed 1002' "$OUT"; then
                 fail "replay/malformed-$kind-1002" "no RSV1 frame sent, or no close 1002 from the server" "$OUT" "$ERR"
+            elif "$PYTHON" "$CLI/replay_check.py" sent "$ROOT/recordings/malformed.jsonl" "$TMP/replay-malformed-$kind.jsonl" 2 >"$TMP/check.out" 2>&1; then
+                pass "replay/malformed-$kind-1002" "$(sed 's/^ok: //' "$TMP/check.out"); $(grep -m 1 -E '^#1 <- close' "$OUT" | cut -c 1-100)"
+            else
+                fail "replay/malformed-$kind-1002" "$(head -c 400 "$TMP/check.out")" "$OUT" "$ERR"
             fi
         else
             fail "replay/malformed-$kind-1002" "the $kind echo server printed no port" "$(logname "replay.malformed.$kind").log"

@@ -10,6 +10,9 @@ recording's "in" frames are the client's).
         the same order; and the client frames that went out are the recorded ones byte
         for byte (wire bytes, mask keys included), in order, as far as they were sent.
         Prints "ok: ..." or "FAIL: ...".
+    replay_check.py sent ORIGINAL REPLAYED MIN
+        only the client half of "answers": at least MIN client frames went out, each the
+        recorded one byte for byte (for servers that answer differently, or close early).
     replay_check.py pacing ORIGINAL SERVER_RECORDING SPEED
         SERVER_RECORDING is the `listen --record` of the server that the replay reached:
         every client frame k arrived no sooner after the connection opened than the
@@ -82,18 +85,29 @@ def answers(original_path, replayed_path):
     if len(want) != len(got):
         extra = got[len(want):] or want[len(got):]
         fail(f"{len(want)} recorded server frames, {len(got)} now (first difference: {show(extra[0])})")
+    sent, recorded = same_client_frames(original, replayed, 1)
+    kinds = sorted({f"op{f['opcode']}" for f in got})
+    print(f"ok: {len(got)} server frames as recorded ({', '.join(kinds)}), "
+          f"{sent}/{recorded} client frames byte for byte")
+
+
+def same_client_frames(original, replayed, minimum):
+    """The client frames of REPLAYED are the first ones of ORIGINAL, wire bytes equal. A
+    close sent after the server's close is the connection's own answer, made anew (a new
+    mask key), not a replayed frame: it is left out."""
     sent, recorded = frames(replayed, "client"), frames(original, "client")
-    if not sent:
-        fail("the replay sent no client frame")
+    server_close = next((f["t_ns"] for f in frames(replayed, "server") if f["opcode"] == 8), None)
+    if server_close is not None:
+        sent = [f for f in sent if not (f["opcode"] == 8 and f["t_ns"] >= server_close)]
+    if len(sent) < minimum:
+        fail(f"the replay sent {len(sent)} client frame(s), expected at least {minimum}")
     for n, (a, b) in enumerate(zip(recorded, sent), 1):
         if a["wire"] != b["wire"]:
             fail(f"client frame {n}: wire bytes {base64.b64decode(b['wire'])[:16].hex()} differ from the recorded "
                  f"{base64.b64decode(a['wire'])[:16].hex()}")
     if len(sent) > len(recorded):
         fail(f"the replay sent {len(sent)} client frames, the recording has {len(recorded)}")
-    kinds = sorted({f"op{f['opcode']}" for f in got})
-    print(f"ok: {len(got)} server frames as recorded ({', '.join(kinds)}), "
-          f"{len(sent)}/{len(recorded)} client frames byte for byte")
+    return len(sent), len(recorded)
 
 
 def pacing(original_path, server_path, speed):
@@ -130,6 +144,9 @@ def main():
     command = sys.argv[1]
     if command == "answers" and len(sys.argv) == 4:
         answers(sys.argv[2], sys.argv[3])
+    elif command == "sent" and len(sys.argv) == 5:
+        sent, recorded = same_client_frames(read(sys.argv[2]), read(sys.argv[3]), int(sys.argv[4]))
+        print(f"ok: {sent}/{recorded} client frames byte for byte")
     elif command == "pacing" and len(sys.argv) == 5:
         pacing(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif command == "span" and len(sys.argv) == 3:
