@@ -1426,6 +1426,28 @@ time.sleep(80)'; then
         stop "$SERVER_PID"
     fi
 
+    # replay --serve with --tls-cert: the mock server speaks wss to a verifying client.
+    "$PYTHON" "$CLI/jsonl_tool.py" steps <("$WSCOPE" dump --json "$ROOT/recordings/echo.jsonl") >"$TMP/tls-echo.steps"
+    port=$(free_port)
+    bg tls.replay.serve "$WSCOPE" replay "$ROOT/recordings/echo.jsonl" --serve "127.0.0.1:$port" --no-tui \
+        --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server.key"
+    serve_pid=$LAST_PID
+    for ((i = 0; i < 100; i++)); do
+        ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " && break
+        kill -0 "$serve_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    run tls.replay.serve.client -t 30 "$PYTHON" "$CLI/py_peer.py" expect "wss://127.0.0.1:$port/echo" "$TMP/tls-echo.steps" --cafile "$CERTS/ca.pem"
+    stop "$serve_pid"
+    serve_log=$(logname tls.replay.serve).log
+    if [ "$RC" -ne 0 ]; then
+        fail tls/replay-serve-wss "the Python wss client did not get the recorded answers (exit $RC)" "$OUT" "$ERR" "$serve_log"
+    elif ! grep -q -E '^#1 tls TLSv1\.[23] ' "$serve_log"; then
+        fail tls/replay-serve-wss "no '#1 tls' line in the mock server's output" "$serve_log"
+    else
+        pass tls/replay-serve-wss "$(tail -n 1 "$OUT"); $(grep -m 1 '^#1 tls' "$serve_log")"
+    fi
+
     # --insecure warns on every run, send included.
     if tls_server tls.py.insecure-send expired; then
         run tls.insecure-send "$WSCOPE" send "wss://127.0.0.1:$PORT/" 'text:x' --insecure --timeout 0.5

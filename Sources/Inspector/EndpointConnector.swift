@@ -48,3 +48,13 @@ enum EndpointConnector {
         return attempt
     }
 }
+
+extension EndpointOptions {
+    /// What a server hands its peer for an accepted connection: the TCP connection, or a
+    /// TLS connection over it waiting for the client's handshake when `tlsServer` is set
+    /// (its failure is that peer's handshake failure).
+    func serverStream(_ tcp: TCPConnection) -> StreamConnection {
+        guard let tlsServer else { return tcp }
+        return TLSConnection(server: tcp, context: tlsServer, handshakeTimeout: connectTimeout)
+    }
+}

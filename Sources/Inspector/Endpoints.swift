@@ -33,11 +33,7 @@ public final class ServerEndpoint {
     private func accept(_ tcp: TCPConnection) {
         let id = nextID
         nextID += 1
-        // wss: the peer waits for the TLS handshake; its failure is the connection's
-        // handshake failure.
-        let stream: StreamConnection = options.tlsServer.map {
-            TLSConnection(server: tcp, context: $0, handshakeTimeout: options.connectTimeout)
-        } ?? tcp
+        let stream = options.serverStream(tcp)
         let peer = Peer(id: id, tcp: stream, loop: loop, options: options,
                         handshake: ServerHandshakeDriver(options: options), report: report)
         peer.onFinished = { [unowned self] peer in self.peers[peer.id] = nil }

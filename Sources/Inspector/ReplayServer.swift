@@ -101,7 +101,7 @@ public final class ReplayServer {
         let id = nextID
         nextID += 1
         let client = ReplayServedClient(id: id, server: self)
-        let peer = Peer(id: id, tcp: tcp, loop: loop, options: endpoint,
+        let peer = Peer(id: id, tcp: endpoint.serverStream(tcp), loop: loop, options: endpoint,
                         handshake: ServerHandshakeDriver(options: endpoint),
                         report: { [unowned client] event in client.handle(event) })
         client.peer = peer

@@ -39,8 +39,7 @@ struct Listen: ParsableCommand {
         do { hostPort = try HostPort.parse(address) } catch { fail("\(error)") }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
-        var options = connection.endpointOptions()
-        options.tlsServer = connection.serverTLS()
+        let options = connection.endpointOptions(serving: true)
         // Without a terminal (output piped, input from a file) the line output it is.
         if !connection.noTUI && isatty(0) == 1 && isatty(1) == 1 {
             return runTUI(loop: loop, hostPort: hostPort, options: options)

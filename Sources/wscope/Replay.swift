@@ -224,7 +224,7 @@ struct Replay: ParsableCommand {
         do { loop = try EventLoop() } catch { fail("\(error)") }
         let session = connection.makeSession(mode: "listen", endpoint: hostPort.description)
         let options = ReplayServer.Options(
-            endpoint: connection.endpointOptions(), speed: pace, idleTimeout: .milliseconds(Int(idleTimeout * 1000)))
+            endpoint: connection.endpointOptions(serving: true), speed: pace, idleTimeout: .milliseconds(Int(idleTimeout * 1000)))
         let server = ReplayServer(loop: loop, connection: chosen, options: options, report: session.record)
         server.warn = warn
         do {

@@ -72,7 +72,7 @@ struct ConnectionOptions: ParsableArguments {
     var connectTimeout: Double = 10
 
     @Option(name: .long, help: ArgumentHelp(
-        "wss:// clients: trust the certificate authorities in this PEM file instead of the system's. listen: require client certificates issued by them.",
+        "wss:// clients: trust the certificate authorities in this PEM file instead of the system's. listen, replay --serve: require client certificates issued by them.",
         valueName: "FILE"))
     var cacert: String?
 
@@ -80,7 +80,7 @@ struct ConnectionOptions: ParsableArguments {
     var insecure = false
 
     @Option(name: .customLong("tls-cert"), help: ArgumentHelp(
-        "listen: serve wss with this certificate (PEM, chain after it). wss:// clients: present it as client certificate. Needs --tls-key.",
+        "listen, replay --serve: serve wss with this certificate (PEM, chain after it). wss:// clients: present it as client certificate. Needs --tls-key.",
         valueName: "FILE"))
     var tlsCert: String?
 
@@ -99,12 +99,14 @@ struct ConnectionOptions: ParsableArguments {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
-    /// `target`: the URL a client connects to; for wss:// the TLS settings are loaded
-    /// here, so a missing or bad certificate file ends the run with one line.
-    func endpointOptions(connectingTo target: WebSocketURL? = nil) -> EndpointOptions {
+    /// `target`: the URL a client connects to; `serving`: a server, which serves wss with
+    /// --tls-cert. The TLS files are loaded here, so a missing or bad one ends the run
+    /// with one line.
+    func endpointOptions(connectingTo target: WebSocketURL? = nil, serving: Bool = false) -> EndpointOptions {
         var options = EndpointOptions()
         options.connectTimeout = .milliseconds(Int(connectTimeout * 1000))
         if let target { options.tlsClient = clientTLS(for: target) }
+        if serving { options.tlsServer = serverTLS() }
         options.echo = echo
         options.maxMessageBytes = maxMessage
         options.fragmentSize = fragmentSize
@@ -148,8 +150,11 @@ struct ConnectionOptions: ParsableArguments {
     /// The TLS context of `listen --tls-cert --tls-key [--cacert]` (nil without
     /// --tls-cert). Exits with one line when a file cannot be used.
     func serverTLS() -> TLSContext? {
-        // validate() saw both or neither; Listen.validate() that --cacert comes with them.
-        guard let tlsCert, let tlsKey else { return nil }
+        // validate() saw both or neither.
+        guard let tlsCert, let tlsKey else {
+            if cacert != nil { fail("--cacert on a server asks clients for certificates over TLS: give --tls-cert and --tls-key too") }
+            return nil
+        }
         if insecure {
             StandardOutput.write("wscope: warning: --insecure applies to wss:// clients only; listen checks client certificates only with --cacert\n", fd: 2)
         }

@@ -13,9 +13,10 @@ Clients:
     py_peer.py flood URL COUNT           sends COUNT text messages "msg NNNNN" without
                                           waiting for echoes; prints "... received N echoes"
                                           at the end or when cut off
-    py_peer.py expect URL FILE           FILE: JSON lines {"send": {...}} / {"recv": {...}}
+    py_peer.py expect URL FILE [--cafile F]  FILE: JSON lines {"send": {...}} / {"recv": {...}}
                                           with "opcode" and base64 "payload"; sends and
-                                          expects in order (used against replay --serve)
+                                          expects in order (used against replay --serve);
+                                          wss:// verified with the CA file F
     py_peer.py tls-client URL CAFILE     connects over wss with CAFILE, sends "tls hello",
                                           expects the echo
 Exit status 0 on success; failures print "FAIL: reason" and exit 1.
@@ -116,7 +117,8 @@ async def run_flood(args):
 
 async def run_expect(args):
     steps = [json.loads(line) for line in open(args.file) if line.strip()]
-    async with connect(args.url, ping_interval=None, open_timeout=10) as ws:
+    context = ssl.create_default_context(cafile=args.cafile) if args.cafile else None
+    async with connect(args.url, ping_interval=None, open_timeout=10, ssl=context) as ws:
         for n, step in enumerate(steps, 1):
             if "send" in step:
                 data = base64.b64decode(step["send"]["payload"])
@@ -170,6 +172,7 @@ def main():
     p = sub.add_parser("expect")
     p.add_argument("url")
     p.add_argument("file")
+    p.add_argument("--cafile")
     p = sub.add_parser("tls-client")
     p.add_argument("url")
     p.add_argument("cafile")
