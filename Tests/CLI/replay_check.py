@@ -128,6 +128,11 @@ def pacing(original_path, server_path, speed):
                  f"sooner than its recorded {due / 1e9:.3f} s at --speed {speed:g}")
     recorded_span = (recorded[-1]["t_ns"] - first) / 1e9
     replayed_span = (arrived[len(recorded) - 1]["t_ns"] - arrived[0]["t_ns"]) / 1e9
+    # Faster than recorded must be nearer the sped-up span than the recorded one (else
+    # --speed would pass by being ignored); generous, since load only delays frames.
+    if speed > 1 and replayed_span >= (recorded_span / speed + recorded_span) / 2:
+        fail(f"the frames arrived over {replayed_span:.3f} s: --speed {speed:g} of a {recorded_span:.3f} s "
+             f"recording should take about {recorded_span / speed:.3f} s")
     print(f"ok: recorded span {recorded_span:.3f} s, replayed at --speed {speed:g} in {replayed_span:.3f} s")
 
 
