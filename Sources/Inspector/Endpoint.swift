@@ -124,12 +124,22 @@ final class Peer: ConnectionDelegate {
                 // Before the opening handshake completed (a TLS failure, a reset): that is
                 // the handshake's failure, said once.
                 handshakeReported = true
-                report(.handshakeFailed(connection: id, peer: tcp.remoteDescription, reason: error.description))
+                report(.handshakeFailed(connection: id, peer: tcp.remoteDescription, reason: Self.withoutPeer(error, tcp.remoteDescription)))
             } else {
                 report(.error(connection: id, message: error.description))
             }
         }
         finish(closeTCP: false)
+    }
+
+    /// "TLS: certificate has expired" from "TLS handshake with 127.0.0.1:443 failed:
+    /// certificate has expired": the handshake-failed line names the peer already.
+    static func withoutPeer(_ error: TransportError, _ peer: String) -> String {
+        guard error.kind == .tls else { return error.description }
+        for prefix in ["TLS handshake with \(peer) failed: ", "TLS with \(peer) failed: "] where error.description.hasPrefix(prefix) {
+            return "TLS: " + error.description.dropFirst(prefix.count)
+        }
+        return error.description
     }
 
     func connectionDidDrain(_ connection: StreamConnection) {

@@ -232,6 +232,8 @@ struct EndpointTLSTests {
         let serverProblems = Self.problems(outcome.server)
         #expect(serverProblems.count == 1)
         #expect(serverProblems.first?.contains("unknown ca") == true, "\(serverProblems)")
+        // Said once: the event names the peer, the reason does not repeat it.
+        #expect(serverProblems.first?.hasPrefix("TLS: the peer sent the alert") == true, "\(serverProblems)")
     }
 
     @Test func expiredCertificateAndHostnameMismatchAreNamed() throws {
