@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "WebSocketUtil", targets: ["WebSocketUtil"]),
         .library(name: "WebSocketDeflate", targets: ["WebSocketDeflate"]),
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
+        // For the benchmark package (Benchmarks/), which can only use products.
+        .library(name: "Inspector", targets: ["Inspector"]),
+        .library(name: "TerminalUI", targets: ["TerminalUI"]),
         .executable(name: "wscope", targets: ["wscope"]),
     ],
     dependencies: [

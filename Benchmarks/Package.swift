@@ -15,6 +15,8 @@ let benchmarkTargets: [(String, [String])] = [
     ("ConnectionBenchmarks", ["WebSocket", "WebSocketUtil"]),
     ("UpgradeBenchmarks", ["WebSocket"]),
     ("DeflateBenchmarks", ["WebSocket", "WebSocketUtil", "WebSocketDeflate"]),
+    ("RecordingBenchmarks", ["WebSocket", "Inspector"]),
+    ("TimelineBenchmarks", ["WebSocket", "Inspector", "TerminalUI"]),
 ]
 
 let package = Package(

@@ -33,6 +33,7 @@ import json, re, sys
 rows = {}
 paired = {}
 compressed = {}
+extras = {}   # benchmark name -> {custom metric: median}
 for path in sys.argv[1:]:
     for element in json.load(open(path)):
         # package.benchmark.<Target>.<Name>_(bytes:_N,_ops:_M)  (JMH turns spaces into '_')
@@ -53,6 +54,10 @@ for path in sys.argv[1:]:
         for metric in ("paired wscope (ns/op)", "paired zlib (ns/op)"):
             if name.startswith("Paired deflate") and metric in metrics:
                 paired.setdefault(name, {})[metric] = metrics[metric]["scorePercentiles"]["50.0"]
+        for metric in ("disk bytes per 1000 payload bytes", "resident bytes per frame"):
+            if (name.startswith(("Recording write", "JSONEncoder write", "Plain write")) or name.startswith("Timeline ingest")) \
+                    and metric in metrics:
+                extras.setdefault(name, {})[metric] = metrics[metric]["scorePercentiles"]["50.0"]
         if name.startswith("Deflate compress/") and "compressed bytes per message" in metrics:
             compressed[name.split("/", 1)[1]] = (metrics["compressed bytes per message"]["scorePercentiles"]["50.0"], bytes_per_op)
         rows[name] = {
@@ -87,7 +92,8 @@ order = ["Harness", "Header.decode", "NIO decode", "Header.encode", "NIO encode"
          "NIO webSocketMask", "Frame read", "NIO read", "Frame write raw", "Frame.write", "NIO write",
          "Connection.receive", "Connection.send", "Upgrader", "NIO upgrade",
          "Deflate compress", "zlib deflate", "Deflate decompress", "zlib inflate", "Deflate round", "zlib round",
-         "Paired deflate"]
+         "Paired deflate", "Recording write", "JSONEncoder write", "Plain write", "Recording read", "JSONDecoder read",
+         "Recording dump", "JSONSerialization dump", "Plain read", "Timeline ingest", "Event build", "Timeline"]
 def sort_key(name):
     group = next((i for i, prefix in enumerate(order) if name.startswith(prefix)), len(order))
     return (group, name)
@@ -123,6 +129,15 @@ for case in ("text 128B", "text 4KiB", "binary 64KiB"):
     pairs.append((f"deflate decompress {case}", f"Deflate decompress/{case}", f"zlib inflate/{case}"))
     pairs.append((f"deflate round {case} (Connection pair)", f"Deflate round/{case}", f"zlib round/{case}"))
 
+for case in ("16B text", "16B binary", "4KiB text", "4KiB binary"):
+    pairs.append((f"recording write {case} vs JSONEncoder", f"Recording write/{case}", f"JSONEncoder write/{case}"))
+    pairs.append((f"recording write {case} vs plain write(2)", f"Recording write/{case}", f"Plain write/{case}"))
+    pairs.append((f"recording read {case} vs JSONDecoder", f"Recording read/{case}", f"JSONDecoder read/{case}"))
+    pairs.append((f"dump --json {case} vs JSONSerialization", f"Recording dump --json/{case}", f"JSONSerialization dump/{case}"))
+    pairs.append((f"dump --json {case} vs plain read(2)", f"Recording dump --json/{case}", f"Plain read/{case}"))
+pairs.append(("dump --json 1M 16B text vs plain read(2)", "Recording dump --json 1M/16B text", "Plain read 1M/16B text"))
+pairs.append(("timeline ingest vs building the events alone", "Timeline ingest/16B text 1M", "Event build only/16B text 1M"))
+
 print()
 print("Ratios from this run: reference ns/op divided by ours (> 1 = ours faster; for memcpy, >= 1 = mask at least as fast as memcpy;"
       " for zlib, 1 = no overhead over zlib itself)")
@@ -143,6 +158,15 @@ for name in sorted(paired):
         size = name.split("/")[-1]
         label = f"mask {size}: memcpy / Cipher.mask, paired"
         print(f"  {label:<{lwidth}}  {copy / mask:8.2f}x   ({fmt_ns(mask)} vs {fmt_ns(copy)} ns, medians of back-to-back calls)")
+if extras:
+    print()
+    print("Sizes (medians):")
+    for name in sorted(extras, key=sort_key):
+        for metric, value in extras[name].items():
+            if metric.startswith("disk"):
+                print(f"  {name:<{width}}  {value / 1000:.3f} bytes on disk per payload byte")
+            else:
+                print(f"  {name:<{width}}  {value:,.0f} resident bytes per stored frame")
 if compressed:
     print()
     print("Deflate test messages, compressed (context takeover, level 6, without the 4-byte tail):")

@@ -514,3 +514,53 @@ extension Composer.Interpretation {
         return false
     }
 }
+
+/// The live store (`Session`) under the UI with many frames: what the benchmark
+/// (Benchmarks/Benchmarks/TimelineBenchmarks) times, checked for its results here.
+@Suite struct SessionTimelineTests {
+    static func record(_ session: Session, frames: Range<Int>) {
+        for index in frames {
+            let payload = Array("message number \(index)".utf8)
+            let outgoing = index % 2 == 0
+            let header = Header(opcode: .text, masked: outgoing, maskKey: outgoing ? 0x3d21_fa37 : 0, length: UInt64(payload.count))
+            session.record(.frame(connection: 1, direction: outgoing ? .outgoing : .incoming, header: header, payload: payload,
+                                  wire: Frame(header: header, payload: payload).wireBytes()))
+        }
+    }
+
+    @Test func filterPagingAndGrowthOverTwentyThousandFrames() {
+        let session = Session(startMonotonicNanoseconds: 0)
+        Self.record(session, frames: 0..<20_000)
+        let ui = state(session)
+        #expect(ui.rowCount == 20_000 && ui.selectedRow == 19_999 && ui.follow)
+
+        ui.handle(.char("/"))
+        _ = ui.type("dir:in \"number 1\"")
+        ui.handle(.enter)
+        // Received frames are the odd ones; of those, the ones whose text holds "number 1".
+        let expected = (0..<20_000).filter { $0 % 2 == 1 && "message number \($0)".contains("number 1") }
+        #expect(ui.rowCount == expected.count)
+        #expect(ui.filteredRows?.map(Int.init) == expected)
+        #expect(ui.selectedRow == expected.count - 1)
+
+        ui.handle(.char("g"))
+        #expect(ui.selectedRow == 0 && ui.topRow == 0 && !ui.follow)
+        ui.handle(.pageDown)
+        let page = ui.layout.timelineHeight - 1
+        #expect(ui.selectedRow == page)
+        #expect(ui.entryIndex(ofRow: page) == expected[page])
+        #expect(render(ui).text.contains("\"message number \(expected[page])\""))
+
+        // Frames arriving under a filter join its rows as they are taken in.
+        ui.handle(.char("G"))
+        Self.record(session, frames: 20_000..<20_100)
+        #expect(ui.sync())
+        let grown = (0..<20_100).filter { $0 % 2 == 1 && "message number \($0)".contains("number 1") }
+        #expect(ui.filteredRows?.map(Int.init) == grown)
+        #expect(ui.selectedRow == grown.count - 1)
+        #expect(ui.stats.framesIn == 10_050 && ui.stats.framesOut == 10_050)
+
+        ui.handle(.escape)
+        #expect(ui.filter == nil && ui.rowCount == 20_100)
+    }
+}
