@@ -12,7 +12,10 @@ struct Listen: ParsableCommand {
             --cacert FILE requires each client to present a certificate issued by one of the \
             authorities in FILE (a client without one fails its handshake).
 
-            On a terminal the terminal UI opens (--no-tui prints lines instead, as it does             when stdin or stdout is not a terminal). With several clients the connection list             appears under the status bar: l focuses it, Enter picks a connection, whose rows             alone are then shown and which the composer (i), p and c act on.
+            On a terminal the terminal UI opens (--no-tui prints lines instead, as it does \
+            when stdin or stdout is not a terminal). With several clients the connection list \
+            appears under the status bar: l focuses it, Enter picks a connection, whose rows \
+            alone are then shown and which the composer (i), p and c act on.
             """)
 
     @Argument(help: "Address to listen on: PORT, HOST:PORT or [IPv6]:PORT (host defaults to 127.0.0.1).")

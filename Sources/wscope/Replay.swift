@@ -86,6 +86,9 @@ struct Replay: ParsableCommand {
         if connection.echo { throw ValidationError("--echo does not apply to replay") }
         if let serve {
             do { _ = try HostPort.parse(serve) } catch { throw ValidationError("\(error)") }
+            if connection.cacert != nil && connection.tlsCert == nil {
+                throw ValidationError("--cacert on --serve asks clients for certificates over TLS: give --tls-cert and --tls-key too")
+            }
         }
     }
 
@@ -222,9 +225,10 @@ struct Replay: ParsableCommand {
         }
         let loop: EventLoop
         do { loop = try EventLoop() } catch { fail("\(error)") }
-        let session = connection.makeSession(mode: "listen", endpoint: hostPort.description)
+        // The TLS files are loaded before the recording is created: a bad one leaves no file.
         let options = ReplayServer.Options(
             endpoint: connection.endpointOptions(serving: true), speed: pace, idleTimeout: .milliseconds(Int(idleTimeout * 1000)))
+        let session = connection.makeSession(mode: "listen", endpoint: hostPort.description)
         let server = ReplayServer(loop: loop, connection: chosen, options: options, report: session.record)
         server.warn = warn
         do {

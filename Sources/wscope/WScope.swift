@@ -156,7 +156,7 @@ struct ConnectionOptions: ParsableArguments {
             return nil
         }
         if insecure {
-            StandardOutput.write("wscope: warning: --insecure applies to wss:// clients only; listen checks client certificates only with --cacert\n", fd: 2)
+            StandardOutput.write("wscope: warning: --insecure applies to wss:// clients only; a server checks client certificates only with --cacert\n", fd: 2)
         }
         do {
             return try TLSContext(server: TLSServerConfiguration(certificateFile: tlsCert, privateKeyFile: tlsKey, clientCAFile: cacert))
