@@ -114,6 +114,7 @@ public enum Renderer {
         }
         pieces.append(Piece(text: " │ in \(stats.framesIn) fr \(Format.bytes(stats.bytesIn))", role: .status, priority: 1))
         pieces.append(Piece(text: " │ out \(stats.framesOut) fr \(Format.bytes(stats.bytesOut))", role: .status, priority: 1))
+        if let rates = ratesText(stats, clockNs: state.clockNs) { pieces.append(Piece(text: rates, role: .status, priority: 3)) }
         if let picked = state.pickedConnection {
             pieces.append(Piece(text: " │ #\(picked) only", role: .statusAccent, priority: 0))
         }
@@ -161,6 +162,21 @@ public enum Renderer {
             rightX += DisplayWidth.of(piece.text)
         }
         return result
+    }
+
+    /// " │ ← 1200 fr/s 35.2 KiB/s → 3 fr/s 120 B/s" (← in, → out, as in the timeline) for the
+    /// directions with traffic in the last second of a live timeline; nil when both are
+    /// quiet or the timeline is not live. After the counters, so that a narrow bar drops
+    /// the rates (after the subprotocol and extensions) and keeps the counts whole.
+    static func ratesText(_ stats: TimelineStats, clockNs: UInt64?) -> String? {
+        guard let clockNs else { return nil }
+        var text = ""
+        for (arrow, meter) in [("←", stats.rateIn), ("→", stats.rateOut)] {
+            let rate = meter.perSecond(atNs: clockNs)
+            guard rate.frames > 0 || rate.bytes > 0 else { continue }
+            text += " \(arrow) \(rate.frames) fr/s \(Format.bytes(rate.bytes))/s"
+        }
+        return text.isEmpty ? nil : " │" + text
     }
 
     /// `endpoint`: what the bar shows already (the address is not repeated).

@@ -88,6 +88,11 @@ public final class TerminalApp {
     private var lastDraw: UInt64 = 0
     private var quitting = false
     private var readBuffer = [UInt8](repeating: 0, count: 4096)
+    /// The session's t = 0 on the monotonic clock, for the status bar's rates; nil for a
+    /// timeline that is not live (a replayed recording has no "now").
+    private var clockStart: UInt64?
+    /// Redraws while the rates are nonzero, so that they fall to zero when traffic stops.
+    private var rateTimer: TimerID?
 
     /// A UI over any timeline; call `timelineDidChange()` when it grows (a `Session` is
     /// watched automatically by the other initializer).
@@ -103,6 +108,7 @@ public final class TerminalApp {
 
     public convenience init(loop: EventLoop, session: Session, controls: TerminalControls?, options: Options) {
         self.init(loop: loop, timeline: session, controls: controls, options: options)
+        clockStart = session.startMonotonicNanoseconds
         session.addSink { [weak self] _ in self?.timelineDidChange() }
     }
 
@@ -144,6 +150,8 @@ public final class TerminalApp {
         redrawTimer = nil
         if let escapeTimer { loop.cancel(escapeTimer) }
         escapeTimer = nil
+        if let rateTimer { loop.cancel(rateTimer) }
+        rateTimer = nil
         terminal?.end()
         terminal = nil
     }
@@ -264,9 +272,20 @@ public final class TerminalApp {
     private func draw() {
         guard let terminal, terminal.active else { return }
         state.sync()
+        if let clockStart {
+            let now = RecordingClock.monotonicNanoseconds()
+            state.clockNs = now >= clockStart ? now - clockStart : 0
+        }
         let screen = Renderer.render(state, theme: theme)
         terminal.paint(screen)
         lastDraw = TerminalApp.now()
+        if state.hasLiveRates, rateTimer == nil {
+            rateTimer = loop.schedule(after: .milliseconds(250)) { [weak self] in
+                guard let self else { return }
+                self.rateTimer = nil
+                self.setNeedsRedraw()
+            }
+        }
     }
 
     static func now() -> UInt64 {

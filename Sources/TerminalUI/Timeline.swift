@@ -106,10 +106,14 @@ public struct TimelineStats: Sendable {
     /// The latest error or violation text, for the status line.
     public var lastProblem: String?
     public var absorbed = 0
+    /// Frames and bytes per second in each direction over the last second of entry times.
+    public var rateIn = RateMeter()
+    public var rateOut = RateMeter()
 
     public init() {}
 
-    public mutating func absorb(_ event: SessionEvent) {
+    /// `tNs`: the entry's time, for the rates.
+    public mutating func absorb(_ event: SessionEvent, tNs: UInt64 = 0) {
         absorbed += 1
         // A connection first seen in a frame (a timeline that starts mid-way) is open.
         if let id = event.connectionID, connections[id] == nil, event.isFrame { note(id, .open) }
@@ -133,9 +137,11 @@ public struct TimelineStats: Sendable {
             if direction == .incoming {
                 framesIn += 1
                 bytesIn += wire.count
+                rateIn.add(frames: 1, bytes: wire.count, atNs: tNs)
             } else {
                 framesOut += 1
                 bytesOut += wire.count
+                rateOut.add(frames: 1, bytes: wire.count, atNs: tNs)
             }
             if header.opcode == .close, connections[id] == .open { note(id, .closing) }
         case .message:
@@ -145,6 +151,7 @@ public struct TimelineStats: Sendable {
             tlsUnverified = info.peerSubject != nil && !info.verified
         case .rawSent(_, let wire):
             bytesOut += wire.count
+            rateOut.add(frames: 0, bytes: wire.count, atNs: tNs)
         case .violation(_, let description, _, _):
             lastProblem = description
         case .closed(let id, let code, _, let clean):
@@ -167,4 +174,50 @@ public struct TimelineStats: Sendable {
 
     /// More than one connection was seen: rows show their connection id.
     public var showsConnectionIDs: Bool { connectionOrder.count > 1 }
+}
+
+/// Frames and bytes per second over the last complete second, kept as 100 ms buckets so
+/// that a flood of entries costs a few additions each and no memory grows. The bucket
+/// being filled is not counted (it would make the rate dip at every bucket boundary), so
+/// the figure lags by at most 100 ms. Times only move forward (the timeline's monotonic
+/// clock); a time older than its slot's bucket is dropped.
+public struct RateMeter: Sendable, Equatable {
+    public static let bucketNs: UInt64 = 100_000_000
+    /// Buckets in the one-second window.
+    public static let windowBuckets = 10
+    /// One more slot for the bucket being filled.
+    static let slotCount = windowBuckets + 1
+
+    private var bucketIndex = [UInt64](repeating: .max, count: RateMeter.slotCount)
+    private var bucketFrames = [Int](repeating: 0, count: RateMeter.slotCount)
+    private var bucketBytes = [Int](repeating: 0, count: RateMeter.slotCount)
+
+    public init() {}
+
+    public mutating func add(frames: Int, bytes: Int, atNs tNs: UInt64) {
+        let index = tNs / Self.bucketNs
+        let slot = Int(index % UInt64(Self.slotCount))
+        if bucketIndex[slot] != index {
+            // The slot holds a bucket of more than a second ago, or a newer one when this
+            // time is out of order: then this entry is too old to count.
+            if bucketIndex[slot] != .max, bucketIndex[slot] > index { return }
+            bucketIndex[slot] = index
+            bucketFrames[slot] = 0
+            bucketBytes[slot] = 0
+        }
+        bucketFrames[slot] += frames
+        bucketBytes[slot] += bytes
+    }
+
+    /// Frames and bytes in the ten whole buckets before the one `nowNs` falls in.
+    public func perSecond(atNs nowNs: UInt64) -> (frames: Int, bytes: Int) {
+        let current = nowNs / Self.bucketNs
+        let oldest = current >= UInt64(Self.windowBuckets) ? current - UInt64(Self.windowBuckets) : 0
+        var frames = 0, bytes = 0
+        for slot in 0..<Self.slotCount where bucketIndex[slot] != .max && bucketIndex[slot] >= oldest && bucketIndex[slot] < current {
+            frames += bucketFrames[slot]
+            bytes += bucketBytes[slot]
+        }
+        return (frames, bytes)
+    }
 }

@@ -67,6 +67,16 @@ public final class UIState {
     public let source: TimelineSource
     public let config: UIConfig
     public private(set) var stats = TimelineStats()
+    /// Now, on the timeline's clock (nanoseconds since the session started), for the
+    /// status bar's rates; nil (no rates shown) for a timeline that is not live.
+    public var clockNs: UInt64?
+
+    /// Traffic in the last second: the bar's rates are showing and must be redrawn as
+    /// they change, even when no entry arrives.
+    public var hasLiveRates: Bool {
+        guard let clockNs else { return false }
+        return stats.rateIn.perSecond(atNs: clockNs) != (0, 0) || stats.rateOut.perSecond(atNs: clockNs) != (0, 0)
+    }
 
     // MARK: Size
 
