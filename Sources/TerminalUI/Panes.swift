@@ -125,11 +125,14 @@ public enum Details {
     /// Text and JSON views decode at most this many payload bytes.
     public static let textLimit = 256 * 1024
 
-    public static func content(_ pane: DetailPane, entry: TimelineEntry?, width: Int, hexShowsWire: Bool = false) -> PaneContent {
+    /// `message`: for a compressed frame, the message it belongs to (the Payload pane shows
+    /// it decompressed).
+    public static func content(_ pane: DetailPane, entry: TimelineEntry?, width: Int, hexShowsWire: Bool = false,
+                               message: TimelineEntry? = nil) -> PaneContent {
         guard let entry else { return .lines([[Segment("(nothing selected)", .hint)]]) }
         switch pane {
         case .header: return .lines(wrap(header(entry), width: width))
-        case .payload: return .lines(wrap(payload(entry), width: width))
+        case .payload: return .lines(wrap(payload(entry, message: message), width: width))
         case .hex: return hex(entry, width: width, wire: hexShowsWire)
         case .close: return .lines(wrap(close(entry), width: width))
         }
@@ -216,12 +219,15 @@ public enum Details {
 
     // MARK: Payload
 
-    public static func payload(_ entry: TimelineEntry) -> [StyledLine] {
+    public static func payload(_ entry: TimelineEntry, message: TimelineEntry? = nil) -> [StyledLine] {
         switch entry.event {
         case .frame(_, _, let header, let payload, _):
             if header.opcode == .close { return closeLines(payload) + [[]] + textLines(payload, note: nil) }
+            if header.rsv1, let message, case .message(_, _, let opcode, let inflated) = message.event {
+                return decompressedLines(inflated, opcode: opcode, compressed: payload.count, wholeMessage: header.fin)
+            }
             var note: String?
-            if header.rsv1 { note = "RSV1 set: compressed payload (a message row shows it inflated)" }
+            if header.rsv1 { note = "RSV1 set: compressed payload, shown as received (its message was not recorded)" }
             return payloadLines(payload, binary: header.opcode == .binary, note: note)
         case .message(_, _, let opcode, let payload):
             return payloadLines(payload, binary: opcode == .binary, note: nil)
@@ -242,6 +248,18 @@ public enum Details {
         default:
             return [[Segment(EventLine.format(entry.event), isProblem(entry.event) ? .error : .event)]]
         }
+    }
+
+    /// A compressed frame's message as permessage-deflate gave it back; the compressed
+    /// bytes themselves are in the Hex pane.
+    static func decompressedLines(_ inflated: [UInt8], opcode: OpCode, compressed: Int, wholeMessage: Bool) -> [StyledLine] {
+        let source = wholeMessage ? "from \(compressed) compressed bytes" : "from this frame's \(compressed) compressed bytes and its continuations"
+        var lines: [StyledLine] = [
+            [Segment("decompressed (RSV1, permessage-deflate): \(inflated.count) bytes " + source, .hint)],
+            [Segment("the Hex pane shows the compressed bytes", .hint)],
+        ]
+        lines += payloadLines(inflated, binary: opcode == .binary, note: nil)
+        return lines
     }
 
     static func headLines(_ head: String) -> [StyledLine] {

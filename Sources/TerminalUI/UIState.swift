@@ -177,7 +177,7 @@ public final class UIState {
         guard count > stats.absorbed else { return false }
         for index in stats.absorbed..<count {
             let entry = source.timelineEntry(at: index)
-            stats.absorb(entry.event)
+            stats.absorb(entry.event, tNs: entry.tNs)
             connections.absorb(entry.event)
             if filteredRows != nil, rowPasses(entry) { filteredRows?.append(Int32(index)) }
         }
@@ -418,9 +418,48 @@ public final class UIState {
         if let cache = contentCache, cache.entry == selectedIndex, cache.pane == pane, cache.width == width, cache.wire == hexShowsWire {
             return cache.content
         }
-        let content = Details.content(pane, entry: selectedEntry, width: width, hexShowsWire: hexShowsWire)
-        contentCache = (selectedIndex, pane, width, hexShowsWire, content)
+        var message: TimelineEntry?
+        if pane == .payload, selectedIndex >= 0 { message = inflatedMessage(ofFrameAt: selectedIndex) }
+        let content = Details.content(pane, entry: selectedEntry, width: width, hexShowsWire: hexShowsWire, message: message)
+        // A compressed frame whose message has not arrived yet (its last fragment is still
+        // on the way) is looked at again on the next draw.
+        if message == nil, pane == .payload, let entry = selectedEntry, case .frame(_, _, let header, _, _) = entry.event, header.rsv1 {
+            contentCache = nil
+        } else {
+            contentCache = (selectedIndex, pane, width, hexShowsWire, content)
+        }
         return content
+    }
+
+    /// How far `inflatedMessage` looks for the message of a compressed frame (a message
+    /// split into more fragments than this shows no decompressed view).
+    static let messageSearchLimit = 100_000
+
+    /// The `.message` entry that a compressed (RSV1) first frame of a message belongs to:
+    /// same connection and direction, with no other message's first frame in between. An
+    /// incoming message is recorded when its last frame arrived (after the frame); an
+    /// outgoing one when it was handed to the connection (before its frames).
+    func inflatedMessage(ofFrameAt index: Int) -> TimelineEntry? {
+        guard index < stats.absorbed,
+              case .frame(let id, let direction, let header, _, _) = source.timelineEntry(at: index).event,
+              header.rsv1, header.opcode.isData, header.opcode != .continuation else { return nil }
+        let forward = direction == .incoming
+        var position = index
+        for _ in 0..<Self.messageSearchLimit {
+            position += forward ? 1 : -1
+            guard position >= 0, position < stats.absorbed else { return nil }
+            let entry = source.timelineEntry(at: position)
+            switch entry.event {
+            case .message(id, direction, _, _):
+                return entry
+            case .frame(id, direction, let other, _, _) where other.opcode.isData && other.opcode != .continuation:
+                // Another message's first frame: this frame's message was not recorded.
+                return nil
+            default:
+                continue
+            }
+        }
+        return nil
     }
 
     // MARK: Mouse
