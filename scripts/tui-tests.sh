@@ -877,4 +877,146 @@ listen_echo_case() {
 listen_echo_case
 # --- end of the listen cases ------------------------------------------------------------
 
+# --- live traffic: rates, the decompressed view, a peer that crashes, a flood -------------
+# Each case runs `wscope connect` in the TUI against its own Python peer.
+
+# live_connect ARGS...: a fresh 120x40 session running `wscope connect ARGS`; on exit the
+# shell prints the status and the terminal modes (for quit_and_check).
+live_connect() {
+    local args=""
+    for arg in "$@"; do args+=" '$arg'"; done
+    T kill-session -t tui >/dev/null 2>&1
+    T new-session -d -s tui -x 120 -y 40 -c "$TMP" \
+        "'$(realpath "$WSCOPE")' connect$args; echo EXIT=\$?; echo STTY=\$(stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo|isig|icrnl)\$' | tr '\n' ' '); sleep 600"
+}
+
+# live_echo_server NAME: starts py_peer.py echo (websockets: permessage-deflate on by
+# default) and sets LIVE_PID and LIVE_PORT.
+live_echo_server() {
+    "$PYTHON" "$ROOT/Tests/CLI/py_peer.py" echo --port 0 >"$TMP/$1.out" 2>&1 &
+    LIVE_PID=$!
+    for _ in $(seq 50); do [ -s "$TMP/$1.out" ] && break; sleep 0.1; done
+    LIVE_PORT=$(head -1 "$TMP/$1.out")
+}
+
+if [ -x "$PYTHON" ] && "$PYTHON" -c 'import websockets' 2>/dev/null; then
+    # permessage-deflate: the echoed frame has RSV1 set; its Payload pane shows the message
+    # inflated, with the compressed size.
+    live_echo_server deflate-echo
+    live_connect "ws://127.0.0.1:$LIVE_PORT/" --deflate
+    deflate_text=$(printf 'wscope inflates this line. %.0s' $(seq 12))
+    deflate_text=${deflate_text% }
+    if wait_for_regex "│ open │" 10 && wait_for "#1 open 127.0.0.1:$LIVE_PORT / extensions=permessage-deflate" 5; then
+        T send-keys -t tui i; T send-keys -t tui -l "$deflate_text"; T send-keys -t tui Enter; T send-keys -t tui Escape
+        if wait_for "${#deflate_text}  \"wscope inflates this line." 8; then
+            # Only the echoed compressed frame passes this filter.
+            T send-keys -t tui /; T send-keys -t tui -l 'dir:in rsv1'; T send-keys -t tui Enter
+            if wait_for_regex "decompressed \(RSV1, permessage-deflate\): ${#deflate_text} bytes from [0-9]+ compressed bytes" \
+                && wait_for 'wscope inflates this line. wscope inflates this line.' \
+                && grep -qE '←  text    FIN 1-- ----  +[0-9]+  ' <<<"$SCREEN"; then
+                compressed=$(grep -oE 'from [0-9]+ compressed bytes' <<<"$SCREEN" | grep -oE '[0-9]+')
+                if [ "$compressed" -lt "${#deflate_text}" ]; then
+                    pass "deflate: the echoed RSV1 frame's Payload pane shows the text decompressed ($compressed of ${#deflate_text} bytes)"
+                else
+                    fail "deflate: the echoed RSV1 frame's Payload pane shows the text decompressed" "compressed size $compressed"
+                fi
+            else
+                fail "deflate: the echoed RSV1 frame's Payload pane shows the text decompressed"
+            fi
+        else
+            fail "deflate: a repetitive text sent with --deflate comes back"
+        fi
+    else
+        fail "deflate: connect --deflate to a Python websockets echo server" "port '$LIVE_PORT'"
+    fi
+    quit_and_check "deflate: q quits and restores the terminal" q
+    kill "$LIVE_PID" 2>/dev/null; wait "$LIVE_PID" 2>/dev/null
+
+    # The peer crashes (kill -9): the TUI stays up and says the connection closed without
+    # a closing handshake; keys still work; q quits and gives the terminal back.
+    live_echo_server crash-echo
+    live_connect "ws://127.0.0.1:$LIVE_PORT/"
+    if wait_for_regex "│ open │" 10 && wait_for '#1 open 127.0.0.1:'; then
+        T send-keys -t tui i; T send-keys -t tui -l 'before the crash'; T send-keys -t tui Enter; T send-keys -t tui Escape
+        wait_for '←  text    FIN --- ----       16  "before the crash"' 8 >/dev/null
+        kill -9 "$LIVE_PID"; wait "$LIVE_PID" 2>/dev/null
+        if wait_for '│ closed 1006 (unclean)' 8 \
+            && wait_for '#1 closed 1006 (abnormal closure' \
+            && grep -qF 'without closing handshake' <<<"$SCREEN"; then
+            pass "peer killed with -9: the TUI shows closed 1006 without closing handshake"
+        else
+            fail "peer killed with -9: the TUI shows closed 1006 without closing handshake"
+        fi
+        T send-keys -t tui '?'
+        if wait_for ' wscope keys ' 5 && wait_for 'quit (q asks first while recording)'; then
+            pass "peer killed: the TUI still answers keys (? opens the help)"
+        else
+            fail "peer killed: the TUI still answers keys (? opens the help)"
+        fi
+        T send-keys -t tui '?'
+        wait_for_regex '^ wscope connect ' 5 >/dev/null
+    else
+        fail "peer crash: connect to a Python websockets echo server" "port '$LIVE_PORT'"
+        kill -9 "$LIVE_PID" 2>/dev/null; wait "$LIVE_PID" 2>/dev/null
+    fi
+    quit_and_check "peer killed: q quits and restores the terminal" q
+fi
+
+# A flood: Tests/CLI/flood_server.py writes 300,000 small frames as fast as wscope reads
+# them, then a close 1000. The UI answers keys while they pour in, the status bar counts
+# every frame, and the recording holds every one of them in order.
+flood_case() {
+    local count=300000 port server_pid ok=1
+    python3 "$ROOT/Tests/CLI/flood_server.py" --count "$count" >"$TMP/flood.out" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do [ -s "$TMP/flood.out" ] && break; sleep 0.1; done
+    port=$(head -1 "$TMP/flood.out")
+    live_connect "ws://127.0.0.1:$port/" --record "$TMP/flood.jsonl"
+    # The help as soon as the connection is up, while the flood runs (a UI that only read
+    # keys between floods would show it only at the end: the counter says which).
+    if wait_for_regex '│ (open|closing|closed)' 10; then
+        T send-keys -t tui '?'
+        local shown
+        if wait_for ' wscope keys ' 10; then
+            shown=$(grep -oE '│ in [0-9]+ fr' <<<"$SCREEN" | head -1 | grep -oE '[0-9]+')
+            if [ -n "$shown" ] && [ "$shown" -lt "$count" ]; then
+                pass "flood: the UI answers ? while $count frames pour in (help shown at frame $shown)"
+            else
+                fail "flood: the UI answers ? while $count frames pour in" "help shown at frame '$shown'"
+            fi
+        else
+            fail "flood: the UI answers ? while $count frames pour in"
+        fi
+        T send-keys -t tui '?'
+    else
+        fail "flood: connect to flood_server.py" "port '$port'"
+        ok=0
+    fi
+    if [ "$ok" = 1 ] && wait_for "│ in $((count + 1)) fr " 60 && wait_for '│ closed 1000' 20; then
+        pass "flood: the status bar counts all $count frames and the close"
+    else
+        fail "flood: the status bar counts all $count frames and the close"
+    fi
+    wait "$server_pid" 2>/dev/null
+    T send-keys -t tui q
+    wait_for 'quit? (y/n)' 5 >/dev/null
+    T send-keys -t tui y
+    wait_for 'EXIT=0' 15 >/dev/null
+    local frames_in closes expected_last
+    frames_in=$(grep -cF '"type":"frame","conn":1,"dir":"in"' "$TMP/flood.jsonl" 2>/dev/null)
+    closes=$(grep -c '"type":"frame","conn":1,"dir":"in",.*"opcode":8,' "$TMP/flood.jsonl" 2>/dev/null)
+    # Every text frame, in order: f000000 ... f299999.
+    if [ "$frames_in" = $((count + 1)) ] && [ "$closes" = 1 ] \
+        && diff -q <("$PYTHON" "$ROOT/Tests/CLI/jsonl_tool.py" messages "$TMP/flood.jsonl" | grep '^in ') \
+                   <(python3 -c "import sys; sys.stdout.writelines('in 1 %s\n' % (b'f%06d' % i).hex() for i in range($count))") >/dev/null \
+        && grep -qF '"type":"close","conn":1' "$TMP/flood.jsonl"; then
+        pass "flood: the recording holds all $count frames in order and the close ($(grep -F 'client took' "$TMP/flood.out"))"
+    else
+        SCREEN="frames in: $frames_in, close frames in: $closes; server: $(tr '\n' ' ' <"$TMP/flood.out")"
+        fail "flood: the recording holds all $count frames in order and the close"
+    fi
+}
+flood_case
+# --- end of the live traffic cases --------------------------------------------------------
+
 summary
