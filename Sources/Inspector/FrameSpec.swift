@@ -183,6 +183,36 @@ public enum FrameSpec {
         return bytes
     }
 
+    /// Reads a regular file of at most `limit` bytes without ever blocking: the file is
+    /// opened non-blocking and checked on its descriptor (a FIFO, a device or a file
+    /// swapped in after a check by name is refused), and a file that grows past `limit`
+    /// while being read is refused too. For callers on an event loop (the composer).
+    public static func readRegularFile(_ path: String, limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw FileReadError(message: "cannot read '\(path)': \(inspectorErrnoText(errno))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileReadError(message: "cannot read '\(path)': \(inspectorErrnoText(errno))") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw FileReadError(message: "'\(path)' is not a regular file") }
+        guard info.st_size <= limit else {
+            throw FileReadError(message: "'\(path)' has \(info.st_size) bytes, at most \(limit) are taken")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(info.st_size))
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileReadError(message: "cannot read '\(path)': \(inspectorErrnoText(errno))")
+            }
+            if n == 0 { break }
+            guard bytes.count + n <= limit else { throw FileReadError(message: "'\(path)' grew past \(limit) bytes while being read") }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
+    }
+
     struct FileReadError: Error, CustomStringConvertible {
         var message: String
         var description: String { message }

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Inspector
 import WebSocket
 
@@ -335,20 +336,40 @@ public struct ComposerForm: Equatable, Sendable {
 
     /// Reads an `@file` payload for the composer, which runs on the UI's thread: only a
     /// regular file of at most `maximumFileBytes`, so that `/dev/zero`, a FIFO or a
-    /// terminal never blocks the UI or fills memory.
+    /// terminal never blocks the UI or fills memory. The form rebuilds its preview on every
+    /// key, so the last file read is kept and read again only when its identity, size or
+    /// modification time changed.
     public static func readFile(_ path: String) throws -> [UInt8] {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw FileError(description: "cannot read '\(path)': \(String(cString: strerror(errno)))")
         }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw FileError(description: "'\(path)' is not a regular file")
-        }
-        guard info.st_size <= maximumFileBytes else {
-            throw FileError(description: "'\(path)' has \(info.st_size) bytes, the composer takes at most \(maximumFileBytes)")
-        }
-        return try FrameSpec.readFile(path)
+        let identity = FileIdentity(path: path, info: info)
+        if let bytes = lastFile.withLock({ $0?.identity == identity ? $0?.bytes : nil }) { return bytes }
+        let bytes = try FrameSpec.readRegularFile(path, limit: maximumFileBytes)
+        lastFile.withLock { $0 = (identity, bytes) }
+        return bytes
     }
+
+    private struct FileIdentity: Equatable {
+        var path: String
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modifiedSeconds: Int
+        var modifiedNanoseconds: Int
+
+        init(path: String, info: stat) {
+            self.path = path
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modifiedSeconds = Int(info.st_mtim.tv_sec)
+            modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+        }
+    }
+
+    private static let lastFile = Mutex<(identity: FileIdentity, bytes: [UInt8])?>(nil)
 
     // MARK: Loading
 

@@ -397,6 +397,31 @@ extension UIState {
         #expect(ui.message?.text.contains("'/dev/zero' is not a regular file") == true)
     }
 
+    @Test func aFIFOIsRefusedWithoutBlockingAndAChangedFileIsReadAgain() throws {
+        let directory = "/tmp/wscope-composer-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(mkdir(directory, 0o700) == 0)
+        defer {
+            unlink(directory + "/fifo")
+            unlink(directory + "/payload")
+            rmdir(directory)
+        }
+        // Opening a FIFO for reading blocks until a writer comes, unless done non-blocking.
+        #expect(mkfifo(directory + "/fifo", 0o600) == 0)
+        #expect(throws: (any Error).self) { try ComposerForm.readFile(directory + "/fifo") }
+
+        let path = directory + "/payload"
+        func write(_ text: String) {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            _ = text.utf8CString.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, text.utf8.count) }
+            close(fd)
+        }
+        write("first")
+        #expect(try ComposerForm.readFile(path) == Array("first".utf8))
+        #expect(try ComposerForm.readFile(path) == Array("first".utf8))
+        write("second, longer")
+        #expect(try ComposerForm.readFile(path) == Array("second, longer".utf8))
+    }
+
     @Test func tooManyFragments() {
         var form = ComposerForm(role: .server)
         form.payload.set(String(repeating: "x", count: ComposerForm.maximumFragments + 1))
