@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """A WebSocket server that floods its one client, for scripts/tui-tests.sh (stdlib only).
 
-    flood_server.py [--count N] [--port P]
+    flood_server.py [--count N] [--port P] [--until FILE]
 
 Prints its listening port as the first stdout line (--port 0 = a free port), accepts one
 client, does the RFC 6455 opening handshake itself, then writes N (default 300,000)
-unmasked text frames "f000000", "f000001", ... built beforehand into one buffer and sent
-in a few large writes: as fast as the client reads, far beyond 100,000 frames/s when the
-client keeps up. Then a close 1000 "flood done"; it waits (at most 30 s) for the client's
-close and prints "client took N frames in S s (R frames/s)" and "client close: CODE".
-Exit status 0 when the client answered the close.
+unmasked text frames "f000000", "f000001", ... built beforehand into buffers of 100,000
+frames and sent in large writes: as fast as the client reads, far beyond 100,000
+frames/s when the client keeps up. With --until FILE it goes on with further batches
+until FILE exists (at most 60 s), so that a test can act while the flood is surely still
+running however fast the client is. Then a close 1000 "flood done"; it waits (at most
+30 s) for the client's close and prints "sent N frames", "client took N frames in S s
+(R frames/s)" and "client close: CODE". Exit status 0 when the client answered the close.
 """
 
 import argparse
 import base64
 import hashlib
+import os
 import socket
 import struct
 import sys
@@ -38,9 +41,13 @@ def read_request(conn):
     return headers, rest
 
 
-def frames(count):
-    # Every payload is 7 bytes: a 2-byte header (FIN, text; unmasked, length 7).
-    return b"".join(b"\x81\x07" + b"f%06d" % index for index in range(count))
+BATCH = 100_000
+
+
+def frames(first, count):
+    # FIN, text, unmasked; payloads "f000000" ... are 7 bytes (8 from f1000000 on).
+    return b"".join(b"\x81" + bytes([len(payload)]) + payload
+                    for payload in (b"f%06d" % index for index in range(first, first + count)))
 
 
 def read_close(conn, pending):
@@ -67,6 +74,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=300_000)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--until", help="keep flooding until this file exists")
     args = parser.parse_args()
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -74,7 +82,7 @@ def main():
     listener.bind(("127.0.0.1", args.port))
     listener.listen(1)
     print(listener.getsockname()[1], flush=True)
-    buffer = frames(args.count)
+    batches = [frames(first, min(BATCH, args.count - first)) for first in range(0, args.count, BATCH)]
 
     conn, _ = listener.accept()
     headers, pending = read_request(conn)
@@ -87,14 +95,21 @@ def main():
 
     start = time.monotonic()
     piece = 1 << 20
-    for offset in range(0, len(buffer), piece):
-        conn.sendall(buffer[offset:offset + piece])
+    sent = 0
+    for batch in batches:
+        for offset in range(0, len(batch), piece):
+            conn.sendall(batch[offset:offset + piece])
+        sent += min(BATCH, args.count - sent)
+    while args.until and not os.path.exists(args.until) and time.monotonic() - start < 60:
+        conn.sendall(frames(sent, BATCH))
+        sent += BATCH
     conn.sendall(b"\x88\x0c" + struct.pack("!H", 1000) + b"flood done")
     code = read_close(conn, pending)
     # The client answers the close after it has read every frame before it, so this is
     # the rate the client took them in (the socket buffers hide how fast the writes went).
     elapsed = time.monotonic() - start
-    print(f"client took {args.count} frames in {elapsed:.2f} s ({args.count / max(elapsed, 1e-9):.0f} frames/s)", flush=True)
+    print(f"sent {sent} frames", flush=True)
+    print(f"client took {sent} frames in {elapsed:.2f} s ({sent / max(elapsed, 1e-9):.0f} frames/s)", flush=True)
     print(f"client close: {code}", flush=True)
     conn.close()
     sys.exit(0 if code is not None else 1)
