@@ -432,8 +432,9 @@ public final class UIState {
     }
 
     /// How far `inflatedMessage` looks for the message of a compressed frame (a message
-    /// split into more fragments than this shows no decompressed view).
-    static let messageSearchLimit = 100_000
+    /// split into more fragments than this shows no decompressed view). Bounded because a
+    /// frame whose message has not arrived is looked up again on every redraw.
+    static let messageSearchLimit = 20_000
 
     /// The `.message` entry that a compressed (RSV1) first frame of a message belongs to:
     /// same connection and direction, with no other message's first frame in between. An
