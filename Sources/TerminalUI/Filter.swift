@@ -33,7 +33,8 @@ public struct Filter {
         case connection(Int)
         case regex(Regex<AnyRegexOutput>)
         case kind(Kind)
-        case text(String)
+        /// Lowercased, and its UTF-8 (made once: filters run over a million entries).
+        case text(String, [UInt8])
     }
 
     enum Flag { case fin, rsv1, rsv2, rsv3, mask }
@@ -169,7 +170,8 @@ public struct Filter {
                 throw ParseError(message: "bad regular expression '\(SafeText.escape(pattern))': \(error)")
             }
         }
-        return .text(asciiLowercased(word))
+        let needle = asciiLowercased(word)
+        return .text(needle, Array(needle.utf8))
     }
 
     /// Lowercases ASCII letters only, as `fold` does for the payload bytes.
@@ -194,12 +196,16 @@ public struct Filter {
     // MARK: Matching
 
     public func matches(_ entry: TimelineEntry) -> Bool {
+        matches(event: entry.event)
+    }
+
+    public func matches(event: SessionEvent) -> Bool {
         var payloadText: String?
         var eventLine: String?
         for term in terms {
             // A frame-only term (dir, op, flags, len) never matches other events, negated
             // or not: `!fin` means frames with FIN clear.
-            guard let result = test(term.test, entry.event, payloadText: &payloadText, eventLine: &eventLine) else { return false }
+            guard let result = test(term.test, event, payloadText: &payloadText, eventLine: &eventLine) else { return false }
             if result == term.negated { return false }
         }
         return true
@@ -262,14 +268,14 @@ public struct Filter {
             let text = payloadText ?? Filter.searchableText(event)
             payloadText = text
             return text.contains(regex)
-        case .text(let needle):
+        case .text(let needle, let pattern):
             // Payload bytes are searched in place (ASCII letters case-insensitively), so
             // that filtering a million frames needs no strings.
             switch event {
             case .frame(_, _, let header, let payload, _):
-                return Filter.contains(header.opcode == .close && payload.count >= 2 ? payload[2...] : payload[...], needle)
+                return Filter.contains(header.opcode == .close && payload.count >= 2 ? payload[2...] : payload[...], pattern: pattern)
             case .message(_, _, _, let payload):
-                return Filter.contains(payload[...], needle)
+                return Filter.contains(payload[...], pattern: pattern)
             default:
                 break
             }
@@ -288,7 +294,12 @@ public struct Filter {
     /// `haystack` contains the UTF-8 of `needle` (lowercase), ASCII letters compared
     /// case-insensitively.
     static func contains(_ haystack: ArraySlice<UInt8>, _ needle: String) -> Bool {
-        let pattern = Array(needle.utf8)
+        contains(haystack, pattern: Array(needle.utf8))
+    }
+
+    /// `haystack` contains `pattern` (lowercase UTF-8), ASCII letters compared
+    /// case-insensitively.
+    static func contains(_ haystack: ArraySlice<UInt8>, pattern: [UInt8]) -> Bool {
         guard !pattern.isEmpty else { return true }
         guard haystack.count >= pattern.count else { return false }
         let first = pattern[0]

@@ -17,6 +17,18 @@ public struct TimelineEntry: Sendable {
 public protocol TimelineSource: AnyObject {
     var timelineCount: Int { get }
     func timelineEntry(at index: Int) -> TimelineEntry
+    /// The indices in `range` whose events pass `test`, in order. A filter runs this over
+    /// the whole timeline, so sources override it to look at their events in place
+    /// rather than copy each entry out.
+    func entryIndices(in range: Range<Int>, where test: (SessionEvent) -> Bool) -> [Int32]
+}
+
+extension TimelineSource {
+    public func entryIndices(in range: Range<Int>, where test: (SessionEvent) -> Bool) -> [Int32] {
+        var indices: [Int32] = []
+        for index in range where test(timelineEntry(at: index).event) { indices.append(Int32(index)) }
+        return indices
+    }
 }
 
 extension Session: TimelineSource {
@@ -25,6 +37,14 @@ extension Session: TimelineSource {
     public func timelineEntry(at index: Int) -> TimelineEntry {
         let entry = entries[index]
         return TimelineEntry(tNs: entry.tNs, event: entry.event)
+    }
+
+    public func entryIndices(in range: Range<Int>, where test: (SessionEvent) -> Bool) -> [Int32] {
+        entries.withUnsafeBufferPointer { entries in
+            var indices: [Int32] = []
+            for index in range where test(entries[index].event) { indices.append(Int32(index)) }
+            return indices
+        }
     }
 }
 
@@ -42,6 +62,14 @@ public final class ArrayTimeline: TimelineSource {
 
     public var timelineCount: Int { entries.count }
     public func timelineEntry(at index: Int) -> TimelineEntry { entries[index] }
+
+    public func entryIndices(in range: Range<Int>, where test: (SessionEvent) -> Bool) -> [Int32] {
+        entries.withUnsafeBufferPointer { entries in
+            var indices: [Int32] = []
+            for index in range where test(entries[index].event) { indices.append(Int32(index)) }
+            return indices
+        }
+    }
 }
 
 extension SessionEvent {
