@@ -79,6 +79,10 @@ def main():
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # A small send buffer keeps the writes close to what the client has read, so that
+    # --until stops the flood soon after the file appears (loopback's default buffers hold
+    # hundreds of thousands of these frames).
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 256 * 1024)
     listener.bind(("127.0.0.1", args.port))
     listener.listen(1)
     print(listener.getsockname()[1], flush=True)
