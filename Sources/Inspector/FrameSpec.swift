@@ -169,18 +169,7 @@ public enum FrameSpec {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileReadError(message: "cannot read '\(path)': \(inspectorErrnoText(errno))") }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileReadError(message: "cannot read '\(path)': \(inspectorErrnoText(errno))")
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return bytes
+        return try readAll(fd, path: path, limit: nil)
     }
 
     /// Reads a regular file of at most `limit` bytes without ever blocking: the file is
@@ -197,8 +186,13 @@ public enum FrameSpec {
         guard info.st_size <= limit else {
             throw FileReadError(message: "'\(path)' has \(info.st_size) bytes, at most \(limit) are taken")
         }
+        return try readAll(fd, path: path, limit: limit, expected: Int(info.st_size))
+    }
+
+    /// Reads `fd` to its end; with a `limit`, more bytes than that is an error.
+    private static func readAll(_ fd: Int32, path: String, limit: Int?, expected: Int = 0) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(info.st_size))
+        bytes.reserveCapacity(expected)
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -207,7 +201,9 @@ public enum FrameSpec {
                 throw FileReadError(message: "cannot read '\(path)': \(inspectorErrnoText(errno))")
             }
             if n == 0 { break }
-            guard bytes.count + n <= limit else { throw FileReadError(message: "'\(path)' grew past \(limit) bytes while being read") }
+            if let limit, bytes.count + n > limit {
+                throw FileReadError(message: "'\(path)' grew past \(limit) bytes while being read")
+            }
             bytes.append(contentsOf: chunk[0..<n])
         }
         return bytes

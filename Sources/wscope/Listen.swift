@@ -54,15 +54,7 @@ struct Listen: ParsableCommand {
         } catch {
             fail("\(error)")
         }
-        var stopping = false
-        try? loop.onSignals([SIGINT, SIGTERM]) { _ in
-            if stopping { loop.stop(); return }
-            stopping = true
-            server.shutdown()
-            // Give open connections their closing handshake, then stop regardless.
-            loop.schedule(after: .milliseconds(500)) { loop.stop() }
-        }
-        do { try loop.run() } catch { fail("\(error)") }
+        runServing(loop, shutdown: server.shutdown)
     }
 }
 

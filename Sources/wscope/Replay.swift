@@ -236,14 +236,7 @@ struct Replay: ParsableCommand {
         } catch {
             fail("\(error)")
         }
-        var stopping = false
-        try? loop.onSignals([SIGINT, SIGTERM]) { _ in
-            if stopping { loop.stop(); return }
-            stopping = true
-            server.shutdown()
-            loop.schedule(after: .milliseconds(500)) { loop.stop() }
-        }
-        do { try loop.run() } catch { fail("\(error)") }
+        runServing(loop, shutdown: server.shutdown)
     }
 
     /// The recording in the terminal UI, read-only: its events as they were recorded, the

@@ -230,6 +230,19 @@ func validateSeconds(_ value: Double, _ option: String, positive: Bool) throws {
     }
 }
 
+/// Runs a server's loop until SIGINT or SIGTERM: the first signal shuts the server down and
+/// gives open connections half a second for their closing handshake; a second one stops at once.
+func runServing(_ loop: EventLoop, shutdown: @escaping () -> Void) {
+    var stopping = false
+    try? loop.onSignals([SIGINT, SIGTERM]) { _ in
+        if stopping { loop.stop(); return }
+        stopping = true
+        shutdown()
+        loop.schedule(after: .milliseconds(500)) { loop.stop() }
+    }
+    do { try loop.run() } catch { fail("\(error)") }
+}
+
 /// Prints one line to stderr and exits with status 1 (runtime failure).
 func fail(_ message: String) -> Never {
     StandardOutput.write("wscope: \(message)\n", fd: 2)
